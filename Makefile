@@ -1,0 +1,57 @@
+# The project's entry points. On a fresh machine (Python 3.11 + pip) each target
+# builds the environment it needs first: uv installs the locked dependencies.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := .tools/bin/uv
+
+OUTPUT := $(CURDIR)/data/output
+SAMPLE := $(CURDIR)/data/sample
+# The sample company bills Aug–Oct 2026; the demo runs as of Nov 5, past October's grace period.
+DEMO_PERIODS := 2026-08 2026-09 2026-10
+DEMO_AS_OF := 2026-11-05T00:00:00Z
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DAGSTER_HOME := $(OUTPUT)/dagster_home
+export BILLING_DATA_DIR := $(SAMPLE)
+export BILLING_DB := $(OUTPUT)/billing.duckdb
+export BILLING_OUTPUT_DIR := $(OUTPUT)
+
+.PHONY: demo test ui lint clean sample
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $@
+
+sample: $(VENV)/.synced
+	$(BIN)/python data/generate_sample.py --out $(SAMPLE)
+
+demo: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml sample
+	@for period in $(DEMO_PERIODS); do \
+		echo "== billing run --period $$period --as-of $(DEMO_AS_OF)"; \
+		$(BIN)/billing run --data-dir $(SAMPLE) --db $(BILLING_DB) --period $$period --as-of $(DEMO_AS_OF) || exit 1; \
+	done
+	$(BIN)/billing sync stripe --db $(BILLING_DB) --as-of $(DEMO_AS_OF)
+	$(BIN)/billing sync quickbooks --db $(BILLING_DB) --as-of $(DEMO_AS_OF)
+
+test: $(VENV)/.synced
+	$(BIN)/pytest
+
+ui: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml sample
+	$(BIN)/python -c "from orchestration.project import ensure_dbt_manifest; ensure_dbt_manifest()"
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+lint: $(VENV)/.synced
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf data/output data/sample dbt_project/target dbt_project/logs

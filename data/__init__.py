@@ -1,0 +1,1 @@
+"""Sample inputs for the demo; `data.generate_sample` writes them."""

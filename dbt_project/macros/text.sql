@@ -1,0 +1,39 @@
+{# Engine-specific text helpers for invoice descriptions, behind dispatch. #}
+
+{% macro json_text(json_column, key_column) -%}
+    {{ return(adapter.dispatch('json_text', 'billing')(json_column, key_column)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json_column, key_column) -%}
+    get_json_object({{ json_column }}, concat('$.', {{ key_column }}))
+{%- endmacro %}
+
+{% macro duckdb__json_text(json_column, key_column) -%}
+    json_extract_string({{ json_column }}, concat('$.', {{ key_column }}))
+{%- endmacro %}
+
+{# A decimal as short text: 0.001000000000 -> 0.001, 100000.000000000000 -> 100000 #}
+{% macro decimal_text(value) -%}
+    {{ return(adapter.dispatch('decimal_text', 'billing')(value)) }}
+{%- endmacro %}
+
+{% macro default__decimal_text(value) -%}
+    regexp_replace(regexp_replace(cast(cast({{ value }} as {{ exact_type() }}) as string), '0+$', ''), '[.]$', '')
+{%- endmacro %}
+
+{% macro duckdb__decimal_text(value) -%}
+    rtrim(rtrim(cast(cast({{ value }} as {{ exact_type() }}) as varchar), '0'), '.')
+{%- endmacro %}
+
+{# "Oct 11" #}
+{% macro day_label(ts) -%}
+    {{ return(adapter.dispatch('day_label', 'billing')(ts)) }}
+{%- endmacro %}
+
+{% macro default__day_label(ts) -%}
+    date_format({{ ts }}, 'MMM d')
+{%- endmacro %}
+
+{% macro duckdb__day_label(ts) -%}
+    strftime({{ ts }}, '%b %-d')
+{%- endmacro %}

@@ -1,0 +1,74 @@
+{#
+  Each billable event of the period paired with every meter it feeds: same
+  event_type, and every property filter of the meter equal (as text, or by
+  value when both sides are numbers). meter_value is what sum/max/latest
+  aggregate: the quantity, or the named property when it is numeric (else
+  NULL, so the event adds nothing to that meter).
+#}
+with
+
+events as (
+    select * from {{ ref('fct_usage_events') }}
+    where period_start = {{ period_start_date() }}
+),
+
+meters as (
+    select * from {{ ref('stg_meters') }}
+),
+
+filters as (
+    select * from {{ ref('stg_meter_filters') }}
+),
+
+candidates as (
+    select
+        events.event_id,
+        events.segment_id,
+        events.customer_id,
+        events.event_timestamp,
+        events.quantity,
+        events.properties,
+        meters.meter_id,
+        meters.aggregation,
+        meters.meter_field,
+        meters.property_name
+    from events
+    inner join meters
+        on meters.event_type = events.event_type
+),
+
+filter_misses as (
+    select distinct
+        candidates.event_id,
+        candidates.meter_id
+    from candidates
+    inner join filters
+        on filters.meter_id = candidates.meter_id
+    where coalesce(
+        {{ json_text('candidates.properties', 'filters.property_name') }} = filters.property_value
+        or try_cast({{ json_text('candidates.properties', 'filters.property_name') }} as {{ exact_type() }})
+            = try_cast(filters.property_value as {{ exact_type() }}),
+        false
+    ) = false
+)
+
+select
+    candidates.event_id,
+    candidates.segment_id,
+    candidates.customer_id,
+    candidates.meter_id,
+    candidates.aggregation,
+    candidates.event_timestamp,
+    case
+        when candidates.meter_field = 'quantity' then candidates.quantity
+        else try_cast({{ json_text('candidates.properties', 'candidates.property_name') }} as {{ exact_type() }})
+    end as meter_value,
+    case
+        when candidates.meter_field = 'quantity' then {{ decimal_text('candidates.quantity') }}
+        else {{ json_text('candidates.properties', 'candidates.property_name') }}
+    end as meter_value_text
+from candidates
+left join filter_misses
+    on filter_misses.event_id = candidates.event_id
+    and filter_misses.meter_id = candidates.meter_id
+where filter_misses.event_id is null

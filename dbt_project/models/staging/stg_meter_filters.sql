@@ -1,0 +1,5 @@
+select
+    meter_id,
+    property_name,
+    property_value
+from {{ source('raw', 'meter_filters') }}

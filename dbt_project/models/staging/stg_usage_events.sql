@@ -1,0 +1,11 @@
+select
+    event_id,
+    customer_id,
+    event_type,
+    event_timestamp,
+    quantity,
+    properties,
+    source_file,
+    source_line,
+    loaded_at
+from {{ source('raw', 'usage_events') }}

@@ -1,0 +1,5 @@
+select
+    customer_id,
+    meter_id,
+    limit_quantity
+from {{ source('raw', 'usage_limits') }}

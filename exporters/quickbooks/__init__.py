@@ -1,0 +1,1 @@
+"""QuickBooks Online: the requests that book our finalized invoices (see `payloads`)."""

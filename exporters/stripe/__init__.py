@@ -1,0 +1,1 @@
+"""Stripe: the requests that bill our finalized invoices (see `payloads`)."""

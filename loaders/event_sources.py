@@ -1,0 +1,281 @@
+"""Stage one landing file as rows of text, whatever its format, inside DuckDB.
+
+Every format ends in the temp table `landing_rows`, one row per input row:
+
+    source_line   JSONL/CSV: the physical line (a CSV header is line 1);
+                  parquet: the 1-based row number
+    raw_payload   the original line (JSONL, unparseable CSV lines) or a JSON
+                  rendering of the row (CSV, parquet)
+    malformed     why the row cannot be read at all, else NULL
+    event_id, customer_id, event_type, event_time, quantity, properties
+                  the fields as text; NULL when absent, JSON null or empty
+
+No Python loop touches an event: Python only reads a CSV header line and a
+parquet schema. Blank lines are not rows. Text files are split into lines by
+DuckDB's CSV reader with a delimiter no text contains, so a line it cannot
+decode (bad UTF-8) is recorded through `store_rejects` with its line number
+and becomes a malformed row instead of failing the file. Lines are LF or
+CRLF; a file mixing both cannot be split and raises `InputError`.
+
+Known limit: DuckDB parses JSON numbers as doubles, so a JSON number keeps at
+most 15 significant digits; send longer quantities as JSON strings ("…").
+"""
+
+import csv
+import gzip
+from pathlib import Path
+
+import duckdb
+
+from loaders.errors import InputError
+from loaders.event_sql import json_kind
+
+REQUIRED_FIELDS = ("event_id", "customer_id", "event_type", "timestamp")
+# Four control characters in a row: never part of a real line, so every line is one field.
+LINE_DELIMITER = "\x1e\x1f\x1d\x1c"
+REJECTS_TABLE = "landing_reject_errors"
+REJECTS_SCAN = "landing_reject_scans"
+# One RFC 4180 field that stays on its line: quoted (with "" escapes) or bare.
+CSV_FIELD = r'("(?:[^"]|"")*"|[^,"]*)'
+
+
+def source_label(path: Path) -> str:
+    """How messages name a landing file: relative to the data directory."""
+    return f"landing/events/{path.name}"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _empty_to_null(expression: str) -> str:
+    return f"nullif({expression}, '')"
+
+
+def _stage_lines(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """`landing_lines(source_line, raw, rejected)`: every non-blank line with its number.
+
+    DuckDB reports rejected lines by number but numbers only the lines it
+    read; the readable lines fill the numbers the rejected ones leave free.
+    """
+    for table in (REJECTS_TABLE, REJECTS_SCAN):
+        conn.execute(f"drop table if exists {table}")
+    conn.execute(
+        f"""
+        create or replace temp table landing_good_lines as
+        select row_number() over () as ordinal, raw
+        from read_csv({_literal(str(path))}, columns = {{'raw': 'VARCHAR'}}, header = false,
+                      delim = {_literal(LINE_DELIMITER)}, quote = '', escape = '',
+                      auto_detect = false, store_rejects = true,
+                      rejects_table = {_literal(REJECTS_TABLE)},
+                      rejects_scan = {_literal(REJECTS_SCAN)})
+        """
+    )
+    conn.execute(
+        f"""
+        create or replace temp table landing_lines as
+        with rejected as (
+            select line as source_line,
+                   trim(first(csv_line order by column_idx), chr(10) || chr(13)) as raw,
+                   first(error_message order by column_idx) as error
+            from {REJECTS_TABLE}
+            group by line
+        ),
+        free_numbers as (
+            select n as source_line, row_number() over (order by n) as ordinal
+            from range(1, (select count(*) from landing_good_lines)
+                          + (select count(*) from rejected) + 1) as numbers(n)
+            where n not in (select source_line from rejected)
+        )
+        select free_numbers.source_line, good.raw, null::varchar as rejected
+        from landing_good_lines as good
+        join free_numbers using (ordinal)
+        where trim(coalesce(good.raw, '')) <> ''
+        union all
+        select source_line, raw, 'line cannot be read: ' || error from rejected
+        """
+    )
+    for table in ("landing_good_lines", REJECTS_TABLE, REJECTS_SCAN):
+        conn.execute(f"drop table {table}")
+
+
+def stage_jsonl(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """One JSON object per line."""
+    _stage_lines(conn, path)
+
+    def field(name: str) -> str:
+        return _empty_to_null(f"case when ok then json_extract_string(raw, '$.{name}') end")
+
+    conn.execute(
+        f"""
+        create or replace temp table landing_rows as
+        with checked as (
+            select source_line, raw,
+                   case
+                       when rejected is not null then rejected
+                       when not json_valid(raw) then 'line is not valid JSON'
+                       when json_type(raw) <> 'OBJECT'
+                           then 'line is ' || {json_kind("raw")} || ', not a JSON object'
+                       when len(json_keys(raw)) <> len(list_distinct(json_keys(raw)))
+                           then 'line repeats a key'
+                   end as malformed
+            from landing_lines
+        ),
+        flagged as (select *, malformed is null as ok from checked)
+        select source_line, raw as raw_payload, malformed,
+               {field("event_id")} as event_id,
+               {field("customer_id")} as customer_id,
+               {field("event_type")} as event_type,
+               {field("timestamp")} as event_time,
+               {field("quantity")} as quantity,
+               case when ok and json_type(json_extract(raw, '$.properties')) <> 'NULL'
+                    then json_extract(raw, '$.properties')::varchar end as properties
+        from flagged
+        """
+    )
+    conn.execute("drop table landing_lines")
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header's column names, or None for an empty file."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            line = handle.readline()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{source_label(path)}: line 1: cannot read the header: {error}") from None
+    if not line:
+        return None
+    header = next(csv.reader([line]), [])
+    missing = [name for name in REQUIRED_FIELDS if name not in header]
+    if missing:
+        raise InputError(
+            f"{source_label(path)}: line 1: header lacks column(s) {', '.join(missing)}"
+        )
+    if len(set(header)) != len(header):
+        raise InputError(f"{source_label(path)}: line 1: header repeats a column")
+    return header
+
+
+def stage_csv(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A header line, then one event per line (quoted fields may not span lines)."""
+    header = _csv_header(path)
+    if header is None:
+        _stage_empty(conn)
+        return
+    _stage_lines(conn, path)
+    pattern = _literal("^" + ",".join([CSV_FIELD] * len(header)) + "$")
+    names = [f"f{i}" for i in range(len(header))]
+    fields = {
+        column: _empty_to_null(
+            f"case when starts_with(parts.{name}, '\"') "
+            f"then replace(parts.{name}[2:-2], '\"\"', '\"') else parts.{name} end"
+        )
+        for column, name in zip(header, names, strict=True)
+    }
+
+    def field(column: str) -> str:
+        return fields.get(column, "null::varchar")
+
+    rendering = ", ".join(f"{_literal(column)}, {fields[column]}" for column in header)
+    conn.execute(
+        f"""
+        create or replace temp table landing_rows as
+        with split as (
+            select source_line, raw, rejected,
+                   regexp_full_match(raw, {pattern}) as ok,
+                   regexp_extract(raw, {pattern}, {names}) as parts
+            from landing_lines
+            where source_line > 1
+        ),
+        parsed as (
+            select source_line, raw,
+                   case
+                       when rejected is not null then rejected
+                       when not ok then 'line is not a CSV row of {len(header)} fields'
+                   end as malformed,
+                   {field("event_id")} as event_id,
+                   {field("customer_id")} as customer_id,
+                   {field("event_type")} as event_type,
+                   {field("timestamp")} as event_time,
+                   {field("quantity")} as quantity,
+                   {field("properties")} as properties,
+                   json_object({rendering})::varchar as rendering
+            from split
+        )
+        select source_line,
+               case when malformed is null then rendering else raw end as raw_payload,
+               malformed,
+               case when malformed is null then event_id end as event_id,
+               case when malformed is null then customer_id end as customer_id,
+               case when malformed is null then event_type end as event_type,
+               case when malformed is null then event_time end as event_time,
+               case when malformed is null then quantity end as quantity,
+               case when malformed is null then properties end as properties
+        from parsed
+        """
+    )
+    conn.execute("drop table landing_lines")
+
+
+def stage_parquet(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Typed columns; a non-text `properties` (struct or map) is rendered as JSON."""
+    source = f"read_parquet({_literal(str(path))}, file_row_number = true)"
+    types = dict(
+        (name, kind)
+        for name, kind, *_ in conn.execute(f"describe select * from {source}").fetchall()
+    )
+    missing = [name for name in REQUIRED_FIELDS if name not in types]
+    if missing:
+        raise InputError(f"{source_label(path)}: lacks column(s) {', '.join(missing)}")
+
+    def field(column: str) -> str:
+        if column not in types:
+            return "null::varchar"
+        value = _identifier(column)
+        if column == "properties" and types[column] not in ("VARCHAR", "JSON"):
+            return f"to_json({value})::varchar"
+        return _empty_to_null(f"{value}::varchar")
+
+    columns = [name for name in types if name != "file_row_number"]
+    rendering = ", ".join(f"{_identifier(c)} := {_identifier(c)}" for c in columns)
+    conn.execute(
+        f"""
+        create or replace temp table landing_rows as
+        select file_row_number + 1 as source_line,
+               to_json(struct_pack({rendering}))::varchar as raw_payload,
+               null::varchar as malformed,
+               {field("event_id")} as event_id,
+               {field("customer_id")} as customer_id,
+               {field("event_type")} as event_type,
+               {field("timestamp")} as event_time,
+               {field("quantity")} as quantity,
+               {field("properties")} as properties
+        from {source}
+        """
+    )
+
+
+def _stage_empty(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(
+        """
+        create or replace temp table landing_rows (
+            source_line bigint, raw_payload varchar, malformed varchar, event_id varchar,
+            customer_id varchar, event_type varchar, event_time varchar, quantity varchar,
+            properties varchar
+        )
+        """
+    )
+
+
+STAGERS = {
+    ".jsonl": stage_jsonl,
+    ".jsonl.gz": stage_jsonl,
+    ".csv": stage_csv,
+    ".csv.gz": stage_csv,
+    ".parquet": stage_parquet,
+}

@@ -1,0 +1,205 @@
+"""Load landing files of usage events into the raw event tables, each exactly once.
+
+A file is identified by name and SHA-256 of its content: the same name and
+content is skipped; the same name with new content is loaded again and its
+rows dedup against what is already loaded. Files load in name order, each in
+one transaction with its `raw.landed_files` row, so a crash leaves nothing of
+the file behind and the next run loads it again.
+
+Every row ends in exactly one of `raw.usage_events` (billable),
+`raw.duplicate_events` (same event_id and payload as an earlier row) or
+`raw.quarantined_events` (with a reason code, SPEC "Precise readings →
+Events"); the load refuses to commit if the counts do not add up. All
+parsing, validation and dedup is set-based SQL in DuckDB.
+
+Conventions: `loaded_at` and `quarantined_at` are the run's as-of (naive
+UTC), so re-running history with `--as-of` is reproducible. Stored
+`properties` is the parsed object re-serialized canonically (`{}` when
+absent): top-level keys sorted, top-level whole numbers written without a
+fraction (`1.0` -> `1`), so payloads equal by value hash equal. Quantities
+are DECIMAL(38, 12); finer digits are rounded. Blank lines are not rows.
+This sets the connection's TimeZone to UTC.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from loaders.errors import InputError
+from loaders.event_sources import STAGERS, source_label
+from loaders.event_sql import (
+    CHECK_SQL,
+    DEDUP_SQL,
+    INSERT_DUPLICATES_SQL,
+    INSERT_LOADED_SQL,
+    INSERT_QUARANTINED_SQL,
+)
+from loaders.raw_schema import EVENT_TABLES, RAW_SCHEMA, create_table_sql
+
+LANDING_DIR = Path("landing") / "events"
+STAGE_TABLES = ("landing_rows", "landing_checked", "landing_decided")
+
+
+@dataclass(frozen=True)
+class FileLoadResult:
+    """What happened to one landing file (counts are zero when it was skipped)."""
+
+    file_name: str
+    content_hash: str
+    skipped: bool
+    row_count: int = 0
+    loaded_count: int = 0
+    duplicate_count: int = 0
+    quarantined_count: int = 0
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes, read in chunks so large files stay cheap."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _suffix(path: Path) -> str:
+    for suffix in sorted(STAGERS, key=len, reverse=True):
+        if path.name.endswith(suffix):
+            return suffix
+    raise InputError(
+        f"{source_label(path)}: unsupported file type; expected one of {', '.join(STAGERS)}"
+    )
+
+
+def landing_files(data_dir: Path) -> list[Path]:
+    """Landing files in name order; hidden files (in-progress uploads) are ignored."""
+    folder = data_dir / LANDING_DIR
+    if not folder.is_dir():
+        return []
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    for path in files:
+        _suffix(path)
+    return files
+
+
+def _scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+    """The single number a statement returns (DuckDB returns an insert's row count)."""
+    row = conn.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _stage(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    try:
+        STAGERS[_suffix(path)](conn, path)
+    except duckdb.Error as error:
+        reason = str(error).splitlines()[0]
+        raise InputError(f"{source_label(path)}: cannot be read: {reason}") from None
+
+
+def _load_file(
+    conn: duckdb.DuckDBPyConnection, path: Path, digest: str, as_of: datetime, tolerance: int
+) -> FileLoadResult:
+    """Stage, classify and insert one file; the caller owns the transaction."""
+    _stage(conn, path)
+    conn.execute(
+        CHECK_SQL,
+        {
+            "as_of": as_of,
+            "future_limit": as_of + timedelta(minutes=tolerance),
+            "tolerance_minutes": tolerance,
+        },
+    )
+    conn.execute(DEDUP_SQL, {"source_file": path.name})
+    insert_params = {"source_file": path.name, "as_of": as_of}
+    result = FileLoadResult(
+        file_name=path.name,
+        content_hash=digest,
+        skipped=False,
+        row_count=_scalar(conn, "select count(*) from landing_rows", {}),
+        loaded_count=_scalar(conn, INSERT_LOADED_SQL, insert_params),
+        duplicate_count=_scalar(conn, INSERT_DUPLICATES_SQL, insert_params),
+        quarantined_count=_scalar(conn, INSERT_QUARANTINED_SQL, insert_params),
+    )
+    accounted = result.loaded_count + result.duplicate_count + result.quarantined_count
+    if result.row_count != accounted:
+        raise RuntimeError(
+            f"{path.name}: {result.row_count} rows but {accounted} loaded, duplicate or "
+            "quarantined; nothing of the file was committed"
+        )
+    conn.execute(
+        "insert into raw.landed_files (file_name, content_hash, loaded_at, row_count, "
+        "loaded_count, duplicate_count, quarantined_count) values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            path.name,
+            digest,
+            as_of,
+            result.row_count,
+            result.loaded_count,
+            result.duplicate_count,
+            result.quarantined_count,
+        ],
+    )
+    for table in STAGE_TABLES:
+        conn.execute(f"drop table {table}")
+    return result
+
+
+def _already_loaded(conn: duckdb.DuckDBPyConnection, name: str, digest: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from raw.landed_files where file_name = ? and content_hash = ?",
+            [name, digest],
+        ).fetchone()[0]
+    )
+
+
+def _future_tolerance(conn: duckdb.DuckDBPyConnection) -> int:
+    try:
+        row = conn.execute("select future_tolerance_minutes from raw.settings").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    if row is None:
+        raise RuntimeError("raw.settings is empty: load the reference data before landing files")
+    return int(row[0])
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def load_landing_files(
+    conn: duckdb.DuckDBPyConnection, data_dir: Path, as_of: datetime
+) -> list[FileLoadResult]:
+    """Load every new or changed file of `data_dir/landing/events`, in name order.
+
+    `as_of` (naive = UTC) is the run's "now": events more than
+    `settings.future_tolerance_minutes` after it are quarantined. Raises
+    `InputError` for a file that cannot be read; files before it stay loaded.
+    """
+    files = landing_files(data_dir)
+    as_of = _naive_utc(as_of)
+    conn.execute("set TimeZone = 'UTC'")
+    conn.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for name, columns in EVENT_TABLES.items():
+        conn.execute(create_table_sql(name, columns, replace=False))
+    tolerance = _future_tolerance(conn)
+    results = []
+    for path in files:
+        digest = content_hash(path)
+        if _already_loaded(conn, path.name, digest):
+            results.append(FileLoadResult(path.name, digest, skipped=True))
+            continue
+        conn.execute("begin transaction")
+        try:
+            results.append(_load_file(conn, path, digest, as_of, tolerance))
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+    return results

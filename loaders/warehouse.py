@@ -1,0 +1,119 @@
+"""Write the validated catalog and reference CSVs to the raw reference tables.
+
+Everything is validated before the first write, and all tables are replaced
+in one transaction, so a bad input leaves yesterday's reference data intact
+and dbt never sees half of today's.
+"""
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from loaders.catalog import load_catalog
+from loaders.catalog_models import Catalog, Charge
+from loaders.raw_schema import RAW_SCHEMA, REFERENCE_TABLES, create_table_sql
+from loaders.reference_data import ReferenceData, load_reference_files
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReferenceSummary:
+    """How many rows each reference table received."""
+
+    table_rows: dict[str, int]
+
+
+def _without(record: Any, *nested: str) -> Row:
+    return {k: v for k, v in asdict(record).items() if k not in nested}
+
+
+def _charge_rows(charges: tuple[Charge, ...], owner: Row) -> tuple[list[Row], list[Row]]:
+    """Charge and tier rows for one plan version or one override (`owner` keys)."""
+    charge_rows, tier_rows = [], []
+    for charge in charges:
+        charge_rows.append({**owner, **_without(charge, "tiers")})
+        tier_rows.extend(
+            {**owner, "meter_id": charge.meter_id, **asdict(tier)} for tier in charge.tiers
+        )
+    return charge_rows, tier_rows
+
+
+def catalog_rows(catalog: Catalog) -> dict[str, list[Row]]:
+    """The catalog flattened: plan charges carry `plan_version`, override charges `customer_id`."""
+    charges, tiers = [], []
+    for plan in catalog.plans:
+        owner = {"plan_id": plan.plan_id, "plan_version": plan.plan_version, "customer_id": None}
+        plan_charges, plan_tiers = _charge_rows(plan.charges, owner)
+        charges += plan_charges
+        tiers += plan_tiers
+    for override in catalog.overrides:
+        owner = {
+            "plan_id": override.plan_id,
+            "plan_version": None,
+            "customer_id": override.customer_id,
+        }
+        override_charges, override_tiers = _charge_rows(override.charges, owner)
+        charges += override_charges
+        tiers += override_tiers
+    return {
+        "settings": [asdict(catalog.settings)],
+        "meters": [_without(meter, "filters") for meter in catalog.meters],
+        "meter_filters": [
+            {"meter_id": meter.meter_id, **asdict(f)}
+            for meter in catalog.meters
+            for f in meter.filters
+        ],
+        "plans": [_without(plan, "charges") for plan in catalog.plans],
+        "plan_overrides": [_without(override, "charges") for override in catalog.overrides],
+        "plan_charges": charges,
+        "charge_tiers": tiers,
+    }
+
+
+def reference_rows(reference: ReferenceData) -> dict[str, list[Row]]:
+    return {
+        "customers": [asdict(row) for row in reference.customers],
+        "subscriptions": [asdict(row) for row in reference.subscriptions],
+        "credit_grants": [asdict(row) for row in reference.credit_grants],
+        "discounts": [asdict(row) for row in reference.discounts],
+        "usage_limits": [asdict(row) for row in reference.usage_limits],
+    }
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[Row]) -> None:
+    """Insert rows after checking they carry exactly the table's columns (the dbt contract)."""
+    columns = [
+        d[0] for d in conn.execute(f"select * from {RAW_SCHEMA}.{table} limit 0").description
+    ]
+    for row in rows:
+        if sorted(row) != sorted(columns):
+            raise RuntimeError(f"rows for {RAW_SCHEMA}.{table} do not match its columns {columns}")
+    if rows:
+        placeholders = ", ".join("?" for _ in columns)
+        conn.executemany(
+            f"insert into {RAW_SCHEMA}.{table} ({', '.join(columns)}) values ({placeholders})",
+            [[row[c] for c in columns] for row in rows],
+        )
+
+
+def load_reference_data(conn: duckdb.DuckDBPyConnection, data_dir: Path) -> ReferenceSummary:
+    """Validate `catalog.yml` and the reference CSVs, then replace the raw reference tables.
+
+    Raises `InputError` before touching the database if any input is invalid.
+    """
+    catalog = load_catalog(data_dir / "catalog.yml")
+    tables = catalog_rows(catalog) | reference_rows(load_reference_files(data_dir, catalog))
+    conn.execute("begin transaction")
+    try:
+        conn.execute(f"create schema if not exists {RAW_SCHEMA}")
+        for name, columns in REFERENCE_TABLES.items():
+            conn.execute(create_table_sql(name, columns, replace=True))
+            _insert(conn, name, tables[name])
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return ReferenceSummary(table_rows={name: len(rows) for name, rows in tables.items()})

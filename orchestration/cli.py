@@ -1,0 +1,109 @@
+"""`billing`: the command line of SPEC "Command line".
+
+    billing run --data-dir DIR --db FILE --period YYYY-MM [--as-of TIMESTAMP]
+    billing sync stripe|quickbooks --db FILE [--as-of TIMESTAMP]
+
+Exit status 0 on success; otherwise one line naming what went wrong.
+"""
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+# Dagster's beta/preview notices are for pipeline authors, not for finance at a terminal.
+warnings.filterwarnings("ignore", module="dagster")
+
+from orchestration.runs import (  # noqa: E402
+    Deployment,
+    RunFailed,
+    run_billing_period,
+    sync_billing_period,
+)
+
+INVOICE_TABLE_QUERY = """
+    select i.customer_id, c.name, coalesce(i.invoice_number, '(draft)'), i.status,
+           i.currency, i.total
+    from main.fct_invoices i
+    join main.dim_customers c using (customer_id)
+    where i.period_start = ?
+    order by i.invoice_sequence nulls last, i.customer_id
+"""
+
+
+def _print_invoices(db_path: Path, period: str) -> None:
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        rows = conn.execute(INVOICE_TABLE_QUERY, [f"{period}-01"]).fetchall()
+    print(f"\nInvoices for {period} ({len(rows)}):")
+    print(f"  {'customer':<10} {'name':<32} {'number':<11} {'status':<9} {'total':>12}")
+    for customer_id, name, number, status, currency, total in rows:
+        print(
+            f"  {customer_id:<10} {name[:32]:<32} {number:<11} {status:<9} {total:>12} {currency}"
+        )
+
+
+def _finalized_periods(db_path: Path) -> list[str]:
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        rows = conn.execute(
+            "select distinct strftime(period_start, '%Y-%m') from main.fct_invoices "
+            "where status <> 'draft' order by 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _run(args: argparse.Namespace) -> None:
+    deployment = Deployment.beside_database(args.data_dir, args.db)
+    run_billing_period(deployment, args.period, args.as_of)
+    _print_invoices(args.db, args.period)
+    print(f"\nWarehouse: {args.db}\nInvoice PDFs: {deployment.output_dir / 'invoices'}")
+
+
+def _sync(args: argparse.Namespace) -> None:
+    deployment = Deployment.beside_database(Path(), args.db)
+    if not args.db.exists():
+        raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
+    periods = _finalized_periods(args.db)
+    for period in periods:
+        sync_billing_period(deployment, args.provider, period, args.as_of)
+    print(
+        f"{args.provider}: handled the finalized invoices of {len(periods)} period(s); "
+        f"see {deployment.output_dir / 'outbox' / args.provider}"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="billing", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="load, rate and invoice one billing period")
+    run.add_argument(
+        "--data-dir", type=Path, required=True, help="inputs (catalog.yml, CSVs, landing/)"
+    )
+    run.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
+    run.add_argument("--period", required=True, help="billing period, YYYY-MM")
+    run.add_argument("--as-of", default="", help="the run's 'now' (ISO 8601, UTC if naive)")
+    run.set_defaults(handler=_run)
+
+    sync = commands.add_parser("sync", help="push finalized invoices to a provider")
+    sync.add_argument("provider", choices=["stripe", "quickbooks"])
+    sync.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
+    sync.add_argument("--as-of", default="", help="the run's 'now' (ISO 8601, UTC if naive)")
+    sync.set_defaults(handler=_sync)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (RunFailed, ValueError, duckdb.Error) as error:
+        print(f"billing {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

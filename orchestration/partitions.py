@@ -1,0 +1,31 @@
+"""One billing cycle is one partition: a calendar month in UTC."""
+
+from datetime import date, datetime
+
+from dagster import BackfillPolicy, MonthlyPartitionsDefinition
+
+FIRST_BILLING_PERIOD = "2025-01-01"
+
+billing_periods = MonthlyPartitionsDefinition(start_date=FIRST_BILLING_PERIOD, timezone="UTC")
+
+# A period's invoice numbers follow the previous period's, so a backfill bills
+# one period per run, oldest first.
+ONE_PERIOD_PER_RUN = BackfillPolicy.multi_run(max_partitions_per_run=1)
+
+
+def period_of(partition_key: str) -> str:
+    """'2026-10-01' (Dagster's monthly key) -> '2026-10' (the period name dbt and the CLI use)."""
+    return partition_key[:7]
+
+
+def partition_key_of(period: str) -> str:
+    """'2026-10' -> '2026-10-01', validating the period."""
+    try:
+        datetime.strptime(period, "%Y-%m")
+    except ValueError as error:
+        raise ValueError(f"period must be YYYY-MM, got {period!r}") from error
+    return f"{period}-01"
+
+
+def period_start_of(partition_key: str) -> date:
+    return date.fromisoformat(partition_key)

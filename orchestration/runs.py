@@ -1,0 +1,87 @@
+"""Running the assets for a period outside the UI: the command line and the tests.
+
+The same asset definitions run here as in the Dagster UI; only the resources
+(explicit paths and as-of) and the console log level differ.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import AssetsDefinition, DagsterInstance, materialize
+from dagster._utils.error import SerializableErrorInfo
+
+from orchestration.definitions import (
+    ALL_ASSETS,
+    BILL_PERIOD_ASSETS,
+    SYNC_ASSETS,
+    billing_resources,
+)
+from orchestration.partitions import partition_key_of
+from orchestration.project import ensure_dbt_manifest
+
+# Failures are reported once, by RunFailed; the console logger would repeat them with tracebacks.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class RunFailed(Exception):
+    """A run step failed; the message is the root cause, in one line."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    data_dir: Path
+    db_path: Path
+    output_dir: Path
+
+    @classmethod
+    def beside_database(cls, data_dir: Path, db_path: Path) -> "Deployment":
+        """Outputs (PDFs, outbox) go next to the DuckDB file, e.g. data/output/."""
+        return cls(data_dir=data_dir, db_path=db_path, output_dir=db_path.parent)
+
+
+def _root_cause(error: SerializableErrorInfo) -> str:
+    """The innermost error's message, without its 'module.Class: ' prefix."""
+    while error.cause is not None:
+        error = error.cause
+    first_line = error.message.strip().splitlines()[0]
+    prefix, separator, message = first_line.partition(": ")
+    return message if separator and prefix.endswith(error.cls_name) else first_line
+
+
+def _materialize(
+    selection: list[AssetsDefinition], deployment: Deployment, period: str, as_of: str
+) -> None:
+    ensure_dbt_manifest()
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    result = materialize(
+        ALL_ASSETS,
+        selection=selection,
+        partition_key=partition_key_of(period),
+        resources=billing_resources(
+            data_dir=str(deployment.data_dir),
+            db_path=str(deployment.db_path),
+            output_dir=str(deployment.output_dir),
+            as_of=as_of,
+        ),
+        run_config=QUIET_CONSOLE,
+        instance=instance,
+        raise_on_error=False,
+        tags={"billing/period": period, "billing/as_of": as_of or "now"},
+    )
+    if not result.success:
+        failures = result.get_step_failure_events()
+        reason = _root_cause(failures[0].step_failure_data.error) if failures else "run failed"
+        raise RunFailed(reason)
+
+
+def run_billing_period(deployment: Deployment, period: str, as_of: str = "") -> None:
+    """Load new landing files, rate the period, draft or finalize its invoices, render PDFs."""
+    _materialize(BILL_PERIOD_ASSETS, deployment, period, as_of)
+
+
+def sync_billing_period(
+    deployment: Deployment, provider: str, period: str, as_of: str = ""
+) -> None:
+    """Hand the period's finalized invoices to one provider (or its outbox)."""
+    _materialize([SYNC_ASSETS[provider]], deployment, period, as_of)

@@ -1,0 +1,63 @@
+"""The Dagster definitions as finance uses them: load them, look at the graph, run a partition."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey
+from dagster_dbt import get_asset_key_for_model
+
+from orchestration.assets.rating import billing_dbt_models
+from orchestration.definitions import bill_period_schedule, defs
+
+
+def test_definitions_load_with_monthly_partitions() -> None:
+    job = defs.resolve_job_def("bill_period")
+    assert job.partitions_def is not None
+    keys = job.partitions_def.get_partition_keys()
+    assert "2026-10-01" in keys
+
+
+def test_dbt_models_depend_on_the_loaders_and_tests_are_checks() -> None:
+    graph = defs.resolve_asset_graph()
+    invoices = get_asset_key_for_model([billing_dbt_models], "fct_invoices")
+    assert invoices in graph.get_all_asset_keys()
+    staged_events = get_asset_key_for_model([billing_dbt_models], "stg_usage_events")
+    upstream = graph.get(staged_events).parent_keys
+    assert AssetKey(["raw", "usage_events"]) in upstream
+    loader_inputs = graph.get(AssetKey(["raw", "usage_events"])).parent_keys
+    assert AssetKey(["raw", "subscriptions"]) in loader_inputs
+    assert AssetKey(["invoice_pdfs"]) in graph.get(invoices).child_keys
+    check_names = {check.name for check in graph.asset_check_keys if check.asset_key == invoices}
+    assert "unique_fct_invoices_invoice_number" in check_names
+
+
+def test_schedule_bills_the_month_just_ended() -> None:
+    assert bill_period_schedule.cron_schedule == "0 6 4 * *"
+    assert bill_period_schedule.job_name == "bill_period"
+
+
+def test_bill_period_job_materializes_a_partition(
+    tiny_company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "billing.duckdb"
+    monkeypatch.setenv("BILLING_DATA_DIR", str(tiny_company))
+    monkeypatch.setenv("BILLING_DB", str(db))
+    monkeypatch.setenv("BILLING_OUTPUT_DIR", str(tmp_path))
+    result = defs.resolve_job_def("bill_period").execute_in_process(
+        partition_key="2026-10-01",
+        run_config={"resources": {"clock": {"config": {"as_of": "2026-11-05T00:00:00Z"}}}},
+    )
+    assert result.success
+    with duckdb.connect(str(db), read_only=True) as conn:
+        totals = conn.execute(
+            "select invoice_number, total from main.fct_invoices order by 1"
+        ).fetchall()
+    assert [(number, str(total)) for number, total in totals] == [
+        ("INV-000001", "416.24"),
+        ("INV-000002", "49.00"),
+    ]
+    assert sorted(p.name for p in (tmp_path / "invoices").iterdir()) == [
+        "INV-000001.pdf",
+        "INV-000002.pdf",
+    ]
