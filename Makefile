@@ -9,7 +9,7 @@ UV := .tools/bin/uv
 OUTPUT := $(CURDIR)/data/output
 SAMPLE := $(CURDIR)/data/sample
 # The sample company bills Aug–Oct 2026; the demo runs as of Nov 5, past October's grace period.
-DEMO_PERIODS := 2026-08 2026-09 2026-10
+DEMO_PERIODS := 2026-08..2026-10
 DEMO_AS_OF := 2026-11-05T00:00:00Z
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -36,10 +36,7 @@ sample: $(VENV)/.synced
 	$(BIN)/python data/generate_sample.py --out $(SAMPLE)
 
 demo: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml sample
-	@for period in $(DEMO_PERIODS); do \
-		echo "== billing run --period $$period --as-of $(DEMO_AS_OF)"; \
-		$(BIN)/billing run --data-dir $(SAMPLE) --db $(BILLING_DB) --period $$period --as-of $(DEMO_AS_OF) || exit 1; \
-	done
+	$(BIN)/billing run --data-dir $(SAMPLE) --db $(BILLING_DB) --period $(DEMO_PERIODS) --as-of $(DEMO_AS_OF)
 	$(BIN)/billing sync stripe --db $(BILLING_DB) --as-of $(DEMO_AS_OF)
 	$(BIN)/billing sync quickbooks --db $(BILLING_DB) --as-of $(DEMO_AS_OF)
 

@@ -1,6 +1,6 @@
 """`billing`: the command line of SPEC "Command line".
 
-    billing run --data-dir DIR --db FILE --period YYYY-MM [--as-of TIMESTAMP]
+    billing run --data-dir DIR --db FILE --period YYYY-MM[..YYYY-MM] [--as-of TIMESTAMP]
     billing sync stripe|quickbooks --db FILE [--as-of TIMESTAMP]
 
 Exit status 0 on success; otherwise one line naming what went wrong.
@@ -14,15 +14,11 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.partitions import periods_in
+from orchestration.project import ensure_dbt_manifest
+
 # Dagster's beta/preview notices are for pipeline authors, not for finance at a terminal.
 warnings.filterwarnings("ignore", module="dagster")
-
-from orchestration.runs import (  # noqa: E402
-    Deployment,
-    RunFailed,
-    run_billing_period,
-    sync_billing_period,
-)
 
 INVOICE_TABLE_QUERY = """
     select i.customer_id, c.name, coalesce(i.invoice_number, '(draft)'), i.status,
@@ -55,13 +51,19 @@ def _finalized_periods(db_path: Path) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> None:
+    from orchestration.runs import Deployment, run_billing_period
+
     deployment = Deployment.beside_database(args.data_dir, args.db)
-    run_billing_period(deployment, args.period, args.as_of)
-    _print_invoices(args.db, args.period)
+    for period in periods_in(args.period):
+        run_billing_period(deployment, period, args.as_of)
+        _print_invoices(args.db, period)
     print(f"\nWarehouse: {args.db}\nInvoice PDFs: {deployment.output_dir / 'invoices'}")
+    print(f"Run logs (incl. dbt): {deployment.output_dir / 'logs'}")
 
 
 def _sync(args: argparse.Namespace) -> None:
+    from orchestration.runs import Deployment, RunFailed, sync_billing_period
+
     deployment = Deployment.beside_database(Path(), args.db)
     if not args.db.exists():
         raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
@@ -83,7 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, required=True, help="inputs (catalog.yml, CSVs, landing/)"
     )
     run.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
-    run.add_argument("--period", required=True, help="billing period, YYYY-MM")
+    run.add_argument(
+        "--period",
+        required=True,
+        help="billing period YYYY-MM, or a range YYYY-MM..YYYY-MM run in order",
+    )
     run.add_argument("--as-of", default="", help="the run's 'now' (ISO 8601, UTC if naive)")
     run.set_defaults(handler=_run)
 
@@ -97,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The Dagster definitions read dbt's manifest when imported, so the run
+    # module is imported only once the manifest exists.
+    ensure_dbt_manifest()
+    from orchestration.runs import RunFailed
+
     try:
         args.handler(args)
     except (RunFailed, ValueError, duckdb.Error) as error:

@@ -27,5 +27,20 @@ def partition_key_of(period: str) -> str:
     return f"{period}-01"
 
 
+def periods_in(spec: str) -> list[str]:
+    """'2026-10' -> ['2026-10']; '2026-08..2026-10' -> ['2026-08', '2026-09', '2026-10']."""
+    first, _, last = spec.partition("..")
+    start = date.fromisoformat(partition_key_of(first))
+    end = date.fromisoformat(partition_key_of(last or first))
+    if end < start:
+        raise ValueError(f"period range {spec!r} ends before it starts")
+    periods = []
+    month = start
+    while month <= end:
+        periods.append(month.strftime("%Y-%m"))
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return periods
+
+
 def period_start_of(partition_key: str) -> date:
     return date.fromisoformat(partition_key)

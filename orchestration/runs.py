@@ -5,10 +5,11 @@ The same asset definitions run here as in the Dagster UI; only the resources
 """
 
 import os
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetsDefinition, DagsterInstance, materialize
+from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
 from dagster._utils.error import SerializableErrorInfo
 
 from orchestration.definitions import (
@@ -52,9 +53,28 @@ def _root_cause(error: SerializableErrorInfo) -> str:
 def _materialize(
     selection: list[AssetsDefinition], deployment: Deployment, period: str, as_of: str
 ) -> None:
+    """One Dagster run of `selection` for the period. dbt's own log (printed by
+    dagster-dbt) goes to <output>/logs/<period>.log instead of the terminal."""
     ensure_dbt_manifest()
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = materialize(
+    log_path = deployment.output_dir / "logs" / f"{period}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log, redirect_stdout(log):
+        result = _materialize_quietly(selection, deployment, period, as_of, instance)
+    if not result.success:
+        failures = result.get_step_failure_events()
+        reason = _root_cause(failures[0].step_failure_data.error) if failures else "run failed"
+        raise RunFailed(reason)
+
+
+def _materialize_quietly(
+    selection: list[AssetsDefinition],
+    deployment: Deployment,
+    period: str,
+    as_of: str,
+    instance: DagsterInstance | None,
+) -> ExecuteInProcessResult:
+    return materialize(
         ALL_ASSETS,
         selection=selection,
         partition_key=partition_key_of(period),
@@ -69,10 +89,6 @@ def _materialize(
         raise_on_error=False,
         tags={"billing/period": period, "billing/as_of": as_of or "now"},
     )
-    if not result.success:
-        failures = result.get_step_failure_events()
-        reason = _root_cause(failures[0].step_failure_data.error) if failures else "run failed"
-        raise RunFailed(reason)
 
 
 def run_billing_period(deployment: Deployment, period: str, as_of: str = "") -> None:
