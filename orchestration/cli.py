@@ -64,16 +64,19 @@ def _run(args: argparse.Namespace) -> None:
 def _sync(args: argparse.Namespace) -> None:
     from orchestration.runs import Deployment, RunFailed, sync_billing_period
 
-    deployment = Deployment.beside_database(Path(), args.db)
     if not args.db.exists():
         raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
-    periods = _finalized_periods(args.db)
-    for period in periods:
-        sync_billing_period(deployment, args.provider, period, args.as_of)
-    print(
-        f"{args.provider}: handled the finalized invoices of {len(periods)} period(s); "
-        f"see {deployment.output_dir / 'outbox' / args.provider}"
-    )
+    deployment = Deployment.beside_database(Path(), args.db)
+    failures: list[str] = []
+    for period in _finalized_periods(args.db):
+        report = sync_billing_period(deployment, args.provider, period, args.as_of)
+        print(f"{args.provider} {period}:")
+        for line in report.lines:
+            print(f"  {line}")
+        failures.extend(report.failures)
+    if failures:
+        count = f"{len(failures)} invoice(s)"
+        raise RunFailed(f"{count} could not be synced to {args.provider}; first: {failures[0]}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,7 +52,7 @@ def _root_cause(error: SerializableErrorInfo) -> str:
 
 def _materialize(
     selection: list[AssetsDefinition], deployment: Deployment, period: str, as_of: str
-) -> None:
+) -> ExecuteInProcessResult:
     """One Dagster run of `selection` for the period. dbt's own log (printed by
     dagster-dbt) goes to <output>/logs/<period>.log instead of the terminal."""
     ensure_dbt_manifest()
@@ -65,6 +65,7 @@ def _materialize(
         failures = result.get_step_failure_events()
         reason = _root_cause(failures[0].step_failure_data.error) if failures else "run failed"
         raise RunFailed(reason)
+    return result
 
 
 def _materialize_quietly(
@@ -96,8 +97,27 @@ def run_billing_period(deployment: Deployment, period: str, as_of: str = "") -> 
     _materialize(BILL_PERIOD_ASSETS, deployment, period, as_of)
 
 
+@dataclass(frozen=True)
+class SyncReport:
+    """One line per invoice, and the lines of the invoices that could not be synced."""
+
+    lines: tuple[str, ...]
+    failures: tuple[str, ...]
+
+
 def sync_billing_period(
     deployment: Deployment, provider: str, period: str, as_of: str = ""
-) -> None:
+) -> SyncReport:
     """Hand the period's finalized invoices to one provider (or its outbox)."""
-    _materialize([SYNC_ASSETS[provider]], deployment, period, as_of)
+    asset = SYNC_ASSETS[provider]
+    result = _materialize([asset], deployment, period, as_of)
+    (materialization,) = result.asset_materializations_for_node(asset.op.name)
+    failed = [
+        evaluation.metadata["failed"].value
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    return SyncReport(
+        lines=tuple(materialization.metadata["report"].value.splitlines()),
+        failures=tuple(line for text in failed for line in text.splitlines()),
+    )

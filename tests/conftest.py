@@ -33,3 +33,23 @@ def tiny_company(tmp_path: Path) -> Path:
     data_dir = tmp_path / "tiny_company"
     shutil.copytree(FIXTURES / "tiny_company", data_dir)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def billed(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny company billed as it happens: September's file lands and September is
+    finalized as of Oct 5; then October's file lands and October is finalized as of Nov 5.
+
+    Shared by the tests: those that change it restore what they change."""
+    from orchestration.runs import Deployment, run_billing_period
+
+    root = tmp_path_factory.mktemp("billed")
+    data_dir = root / "data"
+    shutil.copytree(FIXTURES / "tiny_company", data_dir)
+    october_file = data_dir / "landing" / "events" / "2026-10-usage.jsonl"
+    not_yet_landed = october_file.rename(root / october_file.name)
+    deployment = Deployment.beside_database(data_dir, root / "output" / "billing.duckdb")
+    run_billing_period(deployment, "2026-09", "2026-10-05T00:00:00Z")
+    not_yet_landed.rename(october_file)
+    run_billing_period(deployment, "2026-10", "2026-11-05T00:00:00Z")
+    return deployment

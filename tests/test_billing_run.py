@@ -3,7 +3,6 @@
 The expected amounts are computed by hand in fixtures/tiny_company/EXPECTED.md.
 """
 
-import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -14,7 +13,6 @@ import pytest
 
 from orchestration.runs import Deployment, RunFailed, run_billing_period
 
-SEPTEMBER_AS_OF = "2026-10-05T00:00:00Z"
 OCTOBER_AS_OF = "2026-11-05T00:00:00Z"
 BILLING = Path(sys.executable).parent / "billing"
 
@@ -35,22 +33,6 @@ def _snapshot(deployment: Deployment) -> dict[str, object]:
         ),
         "pdfs": {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in pdfs},
     }
-
-
-@pytest.fixture(scope="module")
-def billed(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    """The tiny company billed as it happens: September's file lands and September is
-    finalized as of Oct 5; then October's file lands and October is finalized."""
-    root = tmp_path_factory.mktemp("billed")
-    data_dir = root / "data"
-    shutil.copytree(Path(__file__).parent / "fixtures" / "tiny_company", data_dir)
-    october_file = data_dir / "landing" / "events" / "2026-10-usage.jsonl"
-    not_yet_landed = october_file.rename(root / october_file.name)
-    deployment = Deployment.beside_database(data_dir, root / "output" / "billing.duckdb")
-    run_billing_period(deployment, "2026-09", SEPTEMBER_AS_OF)
-    not_yet_landed.rename(october_file)
-    run_billing_period(deployment, "2026-10", OCTOBER_AS_OF)
-    return deployment
 
 
 def test_invoices_match_the_hand_computation(billed: Deployment) -> None:

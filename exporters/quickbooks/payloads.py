@@ -26,6 +26,7 @@ from decimal import Decimal
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
+from quickbooks.objects.payment import Payment
 from quickbooks.utils import build_where_clause
 
 from exporters.invoice_documents import (
@@ -34,6 +35,7 @@ from exporters.invoice_documents import (
     InvoiceLine,
     check_balances,
 )
+from exporters.quickbooks.payments import PaidOutcome
 from exporters.references import substitute_ids
 
 DEFAULT_INCOME_ACCOUNT = "Services"
@@ -52,6 +54,7 @@ _MAX_DOC_NUMBER = 21
 _MAX_DISPLAY_NAME = 500
 _MAX_ITEM_NAME = 100
 _MAX_REQUEST_ID = 50
+_MAX_PAYMENT_REF = 21
 _NAME_FORBIDDEN = re.compile(r"[:\t\r\n]+")
 
 
@@ -60,7 +63,8 @@ class QuickBooksRequest:
     """One call through python-quickbooks.
 
     `method` "query" is `Entity.query(body["query"])`; "create" is
-    `Entity.from_json(body).save(request_id=request_id)`.
+    `QuickBooks.create_object(entity, json.dumps(body), request_id=request_id)`:
+    the body is already what python-quickbooks serializes (`Entity.to_json()`).
     """
 
     step: str
@@ -104,6 +108,35 @@ def build_quickbooks_requests(
     ]
     _check_lines_sum_to_total(doc, requests[-1].body)
     return requests
+
+
+def build_payment_request(doc: InvoiceDocument, paid: PaidOutcome) -> QuickBooksRequest:
+    """A Payment applied to the booked invoice (`{{invoice.Id}}`) for one paid outcome.
+
+    `PaymentRefNum` holds at most 21 characters, too few for most provider
+    references, so the full reference is in `PrivateNote` as well.
+    """
+    number = doc.require_number()
+    if paid.currency != doc.currency:
+        raise InvoiceDataError(
+            f"invoice {number} is in {doc.currency} but its {paid.provider} payment "
+            f"{paid.provider_reference} is in {paid.currency}"
+        )
+    fields = {
+        "CustomerRef": {"value": "{{customer.Id}}", "name": customer_display_name(doc)},
+        "TotalAmt": paid.amount,
+        "TxnDate": paid.occurred_at.date().isoformat(),
+        "PaymentRefNum": paid.provider_reference[:_MAX_PAYMENT_REF],
+        "PrivateNote": f"{paid.provider} payment {paid.provider_reference} of invoice {number}",
+        "Line": [
+            {
+                "Amount": paid.amount,
+                "LinkedTxn": [{"TxnId": "{{invoice.Id}}", "TxnType": "Invoice"}],
+            }
+        ],
+    }
+    step = f"create_payment:{paid.provider}:{paid.provider_reference}"
+    return _create(number, step, Payment, "payment", fields)
 
 
 def customer_display_name(doc: InvoiceDocument) -> str:
@@ -224,20 +257,24 @@ def _query(step: str, entity: str, binds: str, **where: str) -> QuickBooksReques
 
 
 def _create(
-    number: str, step: str, entity: type[Customer | Item | Invoice], binds: str, fields: dict
+    number: str,
+    step: str,
+    entity: type[Customer | Item | Invoice | Payment],
+    binds: str,
+    fields: dict,
 ) -> QuickBooksRequest:
     """A create, with the body python-quickbooks would serialize from `fields`."""
     body = json.loads(entity.from_json(fields).to_json())
     return QuickBooksRequest(
-        step, "create", entity.qbo_object_name, body, _request_id(number, step), binds
+        step, "create", entity.qbo_object_name, body, request_id(number, step), binds
     )
 
 
-def _request_id(number: str, step: str) -> str:
+def request_id(number: str, step: str) -> str:
     """`<invoice number>:<step>`, hashed down if longer than QuickBooks' 50 characters."""
-    request_id = f"{number}:{step}"
-    if len(request_id) <= _MAX_REQUEST_ID:
-        return request_id
+    key = f"{number}:{step}"
+    if len(key) <= _MAX_REQUEST_ID:
+        return key
     digest = hashlib.sha256(step.encode()).hexdigest()[:16]
     return f"{number}:{digest}"
 

@@ -1,1 +1,1 @@
-"""Stripe: the requests that bill our finalized invoices (see `payloads`)."""
+"""Stripe: the requests that bill our invoices (`payloads`) and the sync that sends them."""

@@ -52,6 +52,22 @@ def build_stripe_requests(doc: InvoiceDocument) -> list[StripeRequest]:
     return requests
 
 
+def build_payment_request(number: str) -> StripeRequest:
+    """The charge of a finalized invoice, sent once the payment grace period is over.
+
+    Kept out of `build_stripe_requests`: an invoice is created and finalized
+    when it is issued, but charged only once it is due (`due_on`), usually by
+    a later run.
+    """
+    return StripeRequest(
+        step="pay_invoice",
+        method="POST",
+        path="/v1/invoices/{{invoice.id}}/pay",
+        params={},
+        idempotency_key=f"{number}:pay_invoice",
+    )
+
+
 def bind_references(request: StripeRequest, ids: Mapping[str, str]) -> StripeRequest:
     """The request with `{{name.id}}` placeholders replaced by ids from earlier responses."""
     return replace(
