@@ -3,6 +3,7 @@
 The expected amounts are computed by hand in fixtures/tiny_company/EXPECTED.md.
 """
 
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -127,28 +128,23 @@ def test_each_finalized_invoice_has_a_pdf(billed: Deployment) -> None:
     assert pdfs == ["INV-000001.pdf", "INV-000002.pdf", "INV-000003.pdf", "INV-000004.pdf"]
 
 
-def test_rerunning_a_finalized_period_changes_nothing(billed: Deployment) -> None:
-    before = _snapshot(billed)
-    run_billing_period(billed, "2026-10", OCTOBER_AS_OF)
-    assert _snapshot(billed) == before
-
-
-def test_late_events_never_change_a_finalized_invoice(billed: Deployment, tmp_path: Path) -> None:
-    before = _snapshot(billed)
-    late = billed.data_dir / "landing" / "events" / "2026-11-02-late.jsonl"
-    late.write_text(
+def test_rerunning_a_finalized_period_changes_nothing(billed: Deployment, tmp_path: Path) -> None:
+    """Re-run October after a late October event has landed: the event is loaded
+    (never lost), but no finalized invoice, line or PDF changes."""
+    shutil.copytree(billed.data_dir, tmp_path / "data")
+    shutil.copytree(billed.output_dir, tmp_path / "output")
+    copy = Deployment.beside_database(tmp_path / "data", tmp_path / "output" / "billing.duckdb")
+    before = _snapshot(copy)
+    (copy.data_dir / "landing" / "events" / "2026-11-02-late.jsonl").write_text(
         '{"event_id": "late-1", "customer_id": "beta", "event_type": "api_call", '
         '"timestamp": "2026-10-30T10:00:00Z"}\n'
     )
-    try:
-        run_billing_period(billed, "2026-10", "2026-11-06T00:00:00Z")
-        assert _snapshot(billed) == before
-        loaded = _query(
-            billed.db_path, "select count(*) from main.fct_usage_events where event_id = 'late-1'"
-        )
-        assert loaded == [(1,)]
-    finally:
-        late.unlink()
+    run_billing_period(copy, "2026-10", "2026-11-06T00:00:00Z")
+    assert _snapshot(copy) == before
+    loaded = _query(
+        copy.db_path, "select count(*) from main.fct_usage_events where event_id = 'late-1'"
+    )
+    assert loaded == [(1,)]
 
 
 def test_invoices_stay_drafts_until_the_grace_period_ends(

@@ -33,6 +33,9 @@ EVERY_INVOICE_SYNCED = "every_invoice_synced"
     deps=[FCT_INVOICES],
     partitions_def=billing_periods,
     backfill_policy=ONE_PERIOD_PER_RUN,
+    # A read-only DuckDB connection fails while another process writes, so
+    # readers queue in the same pool as the writers.
+    pool=DUCKDB_WRITERS,
     group_name="invoicing",
     description="One PDF per finalized invoice of the period; an issued PDF is never re-rendered.",
 )

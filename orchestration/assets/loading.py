@@ -13,6 +13,8 @@ from loaders.raw_schema import EVENT_TABLES, RAW_SCHEMA, REFERENCE_TABLES
 from orchestration.partitions import ONE_PERIOD_PER_RUN, billing_periods
 from orchestration.resources import BillingClock, BillingWarehouse
 
+# Every asset that opens the DuckDB file runs in this pool; its limit is 1
+# (orchestration/dagster.yaml), as DuckDB allows one writing process at a time.
 DUCKDB_WRITERS = "duckdb_writers"
 
 # The reference tables the event loader validates against.
