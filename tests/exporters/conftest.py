@@ -5,6 +5,8 @@ invoices for October 2026: a USD invoice with every kind of line, a JPY one,
 a zero-total one paid by credits, and a draft.
 """
 
+import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -123,6 +125,20 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("warehouse") / "billing.duckdb"
     build_warehouse(path)
     return path
+
+
+@pytest.fixture
+def warehouse_copy(warehouse: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the warehouse, for syncs that record their state in it."""
+    path = tmp_path / "billing.duckdb"
+    shutil.copy(warehouse, path)
+    return path
+
+
+@pytest.fixture
+def conn(warehouse_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with duckdb.connect(str(warehouse_copy)) as connection:
+        yield connection
 
 
 @pytest.fixture(scope="session")

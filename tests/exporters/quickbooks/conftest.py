@@ -4,9 +4,7 @@ The warehouse is `tests/exporters/conftest.py`'s: three finalized October
 invoices (USD with discount, credit and tax lines; JPY; a zero-total EUR).
 """
 
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -24,19 +22,6 @@ SyncRun = Callable[..., list[QuickBooksInvoiceResult]]
 def qbo() -> Iterator[QuickBooksTestServer]:
     with QuickBooksTestServer() as server:
         yield server
-
-
-@pytest.fixture
-def warehouse_copy(warehouse: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "billing.duckdb"
-    shutil.copy(warehouse, path)
-    return path
-
-
-@pytest.fixture
-def conn(warehouse_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with duckdb.connect(str(warehouse_copy)) as connection:
-        yield connection
 
 
 @pytest.fixture

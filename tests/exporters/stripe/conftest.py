@@ -5,10 +5,8 @@ copy of the session warehouse (three finalized invoices, due 2026-11-09).
 Retries never wait: the policy's sleep records the delays instead.
 """
 
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -28,19 +26,6 @@ SyncRunner = Callable[..., list[StripeInvoiceResult]]
 def stripe_server() -> Iterator[FakeStripe]:
     with FakeStripe() as server:
         yield server
-
-
-@pytest.fixture
-def warehouse_file(warehouse: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "billing.duckdb"
-    shutil.copy(warehouse, copy)
-    return copy
-
-
-@pytest.fixture
-def conn(warehouse_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with duckdb.connect(str(warehouse_file)) as connection:
-        yield connection
 
 
 @pytest.fixture

@@ -369,7 +369,7 @@ def test_rejected_api_key_stops_the_sync_without_showing_the_key(conn, documents
 
 
 def test_api_key_is_never_written_to_the_warehouse_or_logs(
-    run_sync, stripe_server, conn, warehouse_file, caplog
+    run_sync, stripe_server, conn, warehouse_copy, caplog
 ):
     caplog.set_level("DEBUG")
     stripe_server.cards.decline("cus_0002")
@@ -381,7 +381,7 @@ def test_api_key_is_never_written_to_the_warehouse_or_logs(
 
     assert "Request to Stripe api" in caplog.text, "the SDK's debug log was captured"
     assert stripe_server.api_key not in caplog.text
-    assert stripe_server.api_key.encode() not in warehouse_file.read_bytes()
+    assert stripe_server.api_key.encode() not in warehouse_copy.read_bytes()
 
 
 def _customer(customer_id: str, server) -> str:
