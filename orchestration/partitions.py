@@ -6,7 +6,11 @@ from dagster import BackfillPolicy, MonthlyPartitionsDefinition
 
 FIRST_BILLING_PERIOD = "2025-01-01"
 
-billing_periods = MonthlyPartitionsDefinition(start_date=FIRST_BILLING_PERIOD, timezone="UTC")
+# end_offset=1 includes the month in progress, so its draft invoices can be
+# reviewed (and usage to date rated) before it closes.
+billing_periods = MonthlyPartitionsDefinition(
+    start_date=FIRST_BILLING_PERIOD, timezone="UTC", end_offset=1
+)
 
 # A period's invoice numbers follow the previous period's, so a backfill bills
 # one period per run, oldest first.

@@ -37,3 +37,11 @@
 {% macro duckdb__day_label(ts) -%}
     strftime({{ ts }}, '%b %-d')
 {%- endmacro %}
+
+{# A rounded amount as text in its currency's minor units: 60.00 (USD), 100 (JPY). #}
+{% macro money_text(amount, minor_units) -%}
+    case
+        when {{ minor_units }} = 0 then cast(cast({{ amount }} as bigint) as {{ dbt.type_string() }})
+        else cast(cast({{ amount }} as {{ money_type() }}) as {{ dbt.type_string() }})
+    end
+{%- endmacro %}

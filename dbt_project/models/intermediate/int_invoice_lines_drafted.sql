@@ -1,26 +1,31 @@
 {#
-  Draft invoice lines of the period, each rounded once to the currency's
-  minor unit (rules 4, 5, 8, 9 and the "Lines" reading):
-    base_fee / seat_fee  per segment, prorated by fee-bearing seconds
-                         (trial seconds are waived);
-    usage                per segment and charge, tiers summed exactly, then rounded;
-    minimum_true_up      per segment, from the rounded lines it depends on;
-    tax                  per invoice, tax_rate × the rounded lines above it.
-  One invoice per customer with a segment in the period.
+  Draft invoice lines of the period (rules 4–9 and the "Lines" reading), each
+  already rounded to the currency's minor unit:
+    base_fee, seat_fee, usage, minimum_true_up   int_invoice_charges_rounded;
+    discount   one per applying discount         int_invoice_discounts_applied;
+    credit     one per grant that pays           fct_credit_balances;
+    tax        per invoice, tax_rate × the sum of the rounded lines above it
+               (charges − discounts − credits), rounded once.
+  One invoice per customer with a segment in the period. Lines are numbered
+  charges first (by segment), then discounts, credits, and tax last.
 #}
 with
 
-segments as (
-    select * from {{ ref('int_subscription_segments_clipped') }}
+charges as (
+    select * from {{ ref('int_invoice_charges_rounded') }}
 ),
 
-rated as (
-    select * from {{ ref('fct_rated_usage') }}
+discounts as (
+    select * from {{ ref('int_invoice_discounts_applied') }}
+),
+
+credit_balances as (
+    select * from {{ ref('fct_credit_balances') }}
     where period_start = {{ period_start_date() }}
 ),
 
-meters as (
-    select * from {{ ref('stg_meters') }}
+segments as (
+    select * from {{ ref('int_subscription_segments_clipped') }}
 ),
 
 customers as (
@@ -31,172 +36,86 @@ currencies as (
     select * from {{ ref('currencies') }}
 ),
 
-segment_labels as (
-    select
-        segments.*,
-        currencies.minor_units,
-        currencies.symbol,
-        concat(
-            {{ day_label('segments.segment_start') }}, '–',
-            {{ day_label(dbt.dateadd('second', -1, 'segments.segment_end')) }}, ' (',
-            {{ decimal_text(prorate(1, 'segments.seconds_billable', 86400)) }}, '/',
-            {{ decimal_text(prorate(1, 'segments.seconds_in_period', 86400)) }}, ' days',
-            case
-                when segments.seconds_in_trial > 0
-                    then concat(', ', {{ decimal_text(prorate(1, 'segments.seconds_in_trial', 86400)) }}, ' trial days waived')
-                else ''
-            end,
-            ')'
-        ) as span_label
+invoiced as (
+    select distinct customer_id
     from segments
-    inner join currencies
-        on currencies.currency = segments.currency
-),
-
-fee_lines as (
-    select
-        segment_id,
-        customer_id,
-        currency,
-        minor_units,
-        segment_start,
-        1 as line_rank,
-        'base_fee' as line_type,
-        cast(null as {{ dbt.type_string() }}) as meter_id,
-        concat(plan_name, ' plan base fee, ', span_label) as description,
-        cast(null as {{ exact_type() }}) as quantity,
-        base_fee as unit_price,
-        {{ round_money(prorate('base_fee', 'seconds_billable', 'seconds_in_period'), 'minor_units') }} as amount
-    from segment_labels
-    where base_fee > 0
-
-    union all
-
-    select
-        segment_id,
-        customer_id,
-        currency,
-        minor_units,
-        segment_start,
-        2 as line_rank,
-        'seat_fee' as line_type,
-        cast(null as {{ dbt.type_string() }}) as meter_id,
-        concat(
-            plan_name, ' plan seats: ', cast(seats - included_seats as {{ dbt.type_string() }}),
-            ' above ', cast(included_seats as {{ dbt.type_string() }}), ' included, ', span_label
-        ) as description,
-        cast(seats - included_seats as {{ exact_type() }}) as quantity,
-        seat_fee as unit_price,
-        {{ round_money(prorate(multiply_exact('seat_fee', 'seats - included_seats'), 'seconds_billable', 'seconds_in_period'), 'minor_units') }} as amount
-    from segment_labels
-    where seat_fee > 0 and seats > included_seats
-),
-
-tier_labels as (
-    select
-        rated.*,
-        case rated.charge_model
-            when 'graduated' then concat(
-                {{ decimal_text('rated.tier_lower_bound') }}, '–',
-                coalesce({{ decimal_text('rated.tier_up_to') }}, '∞'), ': ',
-                {{ decimal_text('rated.tier_quantity') }}, ' × ', {{ decimal_text('rated.unit_price') }},
-                case when rated.flat_fee <> 0 then concat(' + ', {{ decimal_text('rated.flat_fee') }}, ' flat') else '' end)
-            when 'volume' then concat(
-                'all ', {{ decimal_text('rated.tier_quantity') }}, ' × ', {{ decimal_text('rated.unit_price') }},
-                case when rated.flat_fee <> 0 then concat(' + ', {{ decimal_text('rated.flat_fee') }}, ' flat') else '' end)
-            when 'package' then concat(
-                {{ decimal_text('rated.tier_quantity') }}, ' packages × ', {{ decimal_text('rated.unit_price') }})
-            when 'percentage' then concat(
-                {{ decimal_text('rated.unit_price') }}, ' × ', {{ decimal_text('rated.tier_quantity') }},
-                ' + fixed fees ', {{ decimal_text('rated.flat_fee') }}, ' per event')
-            else concat({{ decimal_text('rated.tier_quantity') }}, ' × ', {{ decimal_text('rated.unit_price') }})
-        end as tier_label
-    from rated
-),
-
-usage_lines as (
-    select
-        tier_labels.segment_id,
-        tier_labels.customer_id,
-        tier_labels.currency,
-        segment_labels.minor_units,
-        segment_labels.segment_start,
-        3 as line_rank,
-        'usage' as line_type,
-        tier_labels.meter_id,
-        concat(
-            max(meters.meter_name), ', ', max(segment_labels.plan_name), ' plan, ',
-            max(segment_labels.span_label), ': ',
-            {{ decimal_text('max(tier_labels.quantity)') }}, ' ', max(meters.meter_unit), ' — ',
-            {{ dbt.listagg('tier_labels.tier_label', "'; '", 'order by tier_labels.tier_index') }}
-        ) as description,
-        max(tier_labels.quantity) as quantity,
-        case when max(tier_labels.charge_model) = 'per_unit' then max(tier_labels.unit_price) end as unit_price,
-        {{ round_money('sum(tier_labels.amount)', 'segment_labels.minor_units') }} as amount
-    from tier_labels
-    inner join segment_labels
-        on segment_labels.segment_id = tier_labels.segment_id
-    inner join meters
-        on meters.meter_id = tier_labels.meter_id
-    group by
-        tier_labels.segment_id,
-        tier_labels.customer_id,
-        tier_labels.currency,
-        segment_labels.minor_units,
-        segment_labels.segment_start,
-        tier_labels.meter_id
 ),
 
 charge_lines as (
-    select * from fee_lines
-    union all
-    select * from usage_lines
+    select
+        segment_id,
+        customer_id,
+        currency,
+        segment_start,
+        0 as line_group,
+        line_rank,
+        cast(0 as bigint) as line_order,
+        line_type,
+        meter_id,
+        description,
+        quantity,
+        unit_price,
+        amount
+    from charges
 ),
 
--- Rule 5: the segment's rounded charges against its prorated, rounded minimum
--- (fee-bearing seconds, so a trial waives the minimum pro rata too).
-true_up_lines as (
+discount_lines as (
     select
-        segment_labels.segment_id,
-        segment_labels.customer_id,
-        segment_labels.currency,
-        segment_labels.minor_units,
-        segment_labels.segment_start,
-        4 as line_rank,
-        'minimum_true_up' as line_type,
+        segment_id,
+        customer_id,
+        currency,
+        segment_start,
+        1 as line_group,
+        line_rank,
+        cast(step_number as bigint) as line_order,
+        line_type,
+        meter_id,
+        description,
+        quantity,
+        unit_price,
+        amount
+    from discounts
+),
+
+credit_lines as (
+    select
+        cast(null as {{ dbt.type_string() }}) as segment_id,
+        credit_balances.customer_id,
+        credit_balances.currency,
+        cast(null as timestamp) as segment_start,
+        2 as line_group,
+        6 as line_rank,
+        credit_balances.payment_rank as line_order,
+        'credit' as line_type,
         cast(null as {{ dbt.type_string() }}) as meter_id,
         concat(
-            segment_labels.plan_name, ' plan minimum commitment ',
-            {{ decimal_text('segment_labels.minimum_commitment') }}, ', ', segment_labels.span_label
+            case when credit_balances.grant_kind = 'promotional' then 'Promotional' else 'Prepaid' end,
+            ' credit (', credit_balances.grant_id, '), granted ',
+            cast(cast(credit_balances.granted_at as date) as {{ dbt.type_string() }}),
+            case
+                when credit_balances.expires_at is null then ', never expires'
+                else concat(', expires ', cast(cast(credit_balances.expires_at as date) as {{ dbt.type_string() }}))
+            end,
+            ': ', {{ money_text('credit_balances.applied', 'currencies.minor_units') }}, ' of ',
+            {{ money_text('credit_balances.opening', 'currencies.minor_units') }}, ' balance applied'
         ) as description,
-        cast(null as {{ exact_type() }}) as quantity,
-        segment_labels.minimum_commitment as unit_price,
-        cast(
-            {{ round_money(prorate('segment_labels.minimum_commitment', 'segment_labels.seconds_billable', 'segment_labels.seconds_in_period'), 'segment_labels.minor_units') }}
-            - coalesce(sum(charge_lines.amount), 0)
-        as {{ money_type() }}) as amount
-    from segment_labels
-    left join charge_lines
-        on charge_lines.segment_id = segment_labels.segment_id
-    where segment_labels.minimum_commitment > 0
-    group by
-        segment_labels.segment_id,
-        segment_labels.customer_id,
-        segment_labels.currency,
-        segment_labels.minor_units,
-        segment_labels.segment_start,
-        segment_labels.plan_name,
-        segment_labels.minimum_commitment,
-        segment_labels.span_label,
-        segment_labels.seconds_billable,
-        segment_labels.seconds_in_period
+        cast(credit_balances.opening as {{ exact_type() }}) as quantity,
+        cast(null as {{ exact_type() }}) as unit_price,
+        cast(-credit_balances.applied as {{ money_type() }}) as amount
+    from credit_balances
+    inner join invoiced
+        on invoiced.customer_id = credit_balances.customer_id
+    inner join currencies
+        on currencies.currency = credit_balances.currency
+    where credit_balances.applied > 0
 ),
 
-pre_tax_lines as (
+non_tax_lines as (
     select * from charge_lines
     union all
-    select * from true_up_lines
-    where amount > 0
+    select * from discount_lines
+    union all
+    select * from credit_lines
 ),
 
 -- Rule 8: tax is rounded once per invoice, on the sum of its rounded lines.
@@ -205,22 +124,23 @@ tax_lines as (
         cast(null as {{ dbt.type_string() }}) as segment_id,
         customers.customer_id,
         customers.currency,
-        currencies.minor_units,
         cast(null as timestamp) as segment_start,
+        3 as line_group,
         9 as line_rank,
+        cast(0 as bigint) as line_order,
         'tax' as line_type,
         cast(null as {{ dbt.type_string() }}) as meter_id,
         concat('Tax ', {{ decimal_text('customers.tax_rate * 100') }}, '%') as description,
-        cast(coalesce(sum(pre_tax_lines.amount), 0) as {{ exact_type() }}) as quantity,
+        cast(coalesce(sum(non_tax_lines.amount), 0) as {{ exact_type() }}) as quantity,
         customers.tax_rate as unit_price,
-        {{ round_money(multiply_exact('coalesce(sum(pre_tax_lines.amount), 0)', 'customers.tax_rate'), 'currencies.minor_units') }} as amount
+        {{ round_money(multiply_exact('coalesce(sum(non_tax_lines.amount), 0)', 'customers.tax_rate'), 'currencies.minor_units') }} as amount
     from customers
     inner join currencies
         on currencies.currency = customers.currency
-    inner join (select distinct customer_id from segments) as invoiced
+    inner join invoiced
         on invoiced.customer_id = customers.customer_id
-    left join pre_tax_lines
-        on pre_tax_lines.customer_id = customers.customer_id
+    left join non_tax_lines
+        on non_tax_lines.customer_id = customers.customer_id
     group by
         customers.customer_id,
         customers.currency,
@@ -229,7 +149,7 @@ tax_lines as (
 ),
 
 all_lines as (
-    select * from pre_tax_lines
+    select * from non_tax_lines
     union all
     select * from tax_lines
 )
@@ -238,7 +158,7 @@ select
     concat(customer_id, '-', '{{ var("period") }}') as invoice_id,
     row_number() over (
         partition by customer_id
-        order by case when line_rank = 9 then 1 else 0 end, segment_start, line_rank, meter_id
+        order by line_group, segment_start, line_rank, meter_id, line_order
     ) as line_number,
     customer_id,
     {{ period_start_date() }} as period_start,
