@@ -5,7 +5,6 @@ landed row is loaded, counted as a duplicate or quarantined; every loaded event
 is billed in its period; every invoice adds up; nothing is numbered twice.
 """
 
-
 import duckdb
 import pytest
 
