@@ -18,7 +18,7 @@ export BILLING_DATA_DIR := $(SAMPLE)
 export BILLING_DB := $(OUTPUT)/billing.duckdb
 export BILLING_OUTPUT_DIR := $(OUTPUT)
 
-.PHONY: demo test ui lint clean sample system-deps
+.PHONY: demo test ui lint clean sample system-deps bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -46,6 +46,13 @@ test: $(VENV)/.synced
 ui: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml sample
 	$(BIN)/python -c "from orchestration.project import ensure_dbt_manifest; ensure_dbt_manifest()"
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+# The benchmark of a synthetic month (tests/benchmarks/): SCALE=100k|1M|10M|100M.
+# RENDER_LIMIT renders only that many PDFs and extrapolates the rest.
+SCALE ?= 1M
+RENDER_LIMIT ?= 200
+bench: $(VENV)/.synced
+	$(BIN)/python -m tests.benchmarks.run_benchmark --scale $(SCALE) --render-limit $(RENDER_LIMIT)
 
 # Optional: Debian's harfbuzz subsetter makes WeasyPrint embed fonts ~3x faster.
 # Installed when running as root with apt; everything works without it.
