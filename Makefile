@@ -2,6 +2,9 @@
 # builds the environment it needs first: uv installs the locked dependencies.
 
 PYTHON ?= python3
+# pipefail: a failing command piped into a filter still fails the target.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 UV := .tools/bin/uv
@@ -35,10 +38,11 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 sample: $(VENV)/.synced
 	$(BIN)/python data/generate_sample.py --out $(SAMPLE)
 
-demo: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml sample
+demo: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml system-deps sample
 	$(BIN)/billing run --data-dir $(SAMPLE) --db $(BILLING_DB) --period $(DEMO_PERIODS) --as-of $(DEMO_AS_OF)
-	$(BIN)/billing sync stripe --db $(BILLING_DB) --as-of $(DEMO_AS_OF)
-	$(BIN)/billing sync quickbooks --db $(BILLING_DB) --as-of $(DEMO_AS_OF)
+	$(BIN)/billing sync stripe quickbooks --db $(BILLING_DB) --as-of $(DEMO_AS_OF) \
+		| grep -v ": written to the outbox$$"
+	@echo "Done. Warehouse: $(BILLING_DB) | invoice PDFs: $(OUTPUT)/invoices | outbox: $(OUTPUT)/outbox"
 
 test: $(VENV)/.synced
 	$(BIN)/pytest

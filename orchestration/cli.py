@@ -1,9 +1,13 @@
 """`billing`: the command line of SPEC "Command line".
 
     billing run --data-dir DIR --db FILE --period YYYY-MM[..YYYY-MM] [--as-of TIMESTAMP]
-    billing sync stripe|quickbooks --db FILE [--as-of TIMESTAMP]
+    billing sync stripe|quickbooks [quickbooks] --db FILE [--as-of TIMESTAMP]
 
 Exit status 0 on success; otherwise one line naming what went wrong.
+
+Only the standard library is imported at module level: PDF rendering spawns
+worker processes, and each one re-imports this entry module, so Dagster, dbt
+and DuckDB are imported inside the commands that use them.
 """
 
 import argparse
@@ -11,11 +15,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-
-import duckdb
-
-from orchestration.partitions import periods_in
-from orchestration.project import ensure_dbt_manifest
 
 # Dagster's beta/preview notices are for pipeline authors, not for finance at a terminal.
 warnings.filterwarnings("ignore", module="dagster")
@@ -31,6 +30,8 @@ INVOICE_TABLE_QUERY = """
 
 
 def _print_invoices(db_path: Path, period: str) -> None:
+    import duckdb
+
     with duckdb.connect(str(db_path), read_only=True) as conn:
         rows = conn.execute(INVOICE_TABLE_QUERY, [f"{period}-01"]).fetchall()
     print(f"\nInvoices for {period} ({len(rows)}):")
@@ -42,6 +43,8 @@ def _print_invoices(db_path: Path, period: str) -> None:
 
 
 def _finalized_periods(db_path: Path) -> list[str]:
+    import duckdb
+
     with duckdb.connect(str(db_path), read_only=True) as conn:
         rows = conn.execute(
             "select distinct strftime(period_start, '%Y-%m') from main.fct_invoices "
@@ -51,6 +54,7 @@ def _finalized_periods(db_path: Path) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> None:
+    from orchestration.partitions import periods_in
     from orchestration.runs import Deployment, run_billing_period
 
     deployment = Deployment.beside_database(args.data_dir, args.db)
@@ -67,16 +71,17 @@ def _sync(args: argparse.Namespace) -> None:
     if not args.db.exists():
         raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
     deployment = Deployment.beside_database(Path(), args.db)
+    periods = _finalized_periods(args.db)
     failures: list[str] = []
-    for period in _finalized_periods(args.db):
-        report = sync_billing_period(deployment, args.provider, period, args.as_of)
-        print(f"{args.provider} {period}:")
-        for line in report.lines:
-            print(f"  {line}")
-        failures.extend(report.failures)
+    for provider in args.providers:
+        for period in periods:
+            report = sync_billing_period(deployment, provider, period, args.as_of)
+            print(f"{provider} {period}:")
+            for line in report.lines:
+                print(f"  {line}")
+            failures.extend(f"{provider}: {line}" for line in report.failures)
     if failures:
-        count = f"{len(failures)} invoice(s)"
-        raise RunFailed(f"{count} could not be synced to {args.provider}; first: {failures[0]}")
+        raise RunFailed(f"{len(failures)} invoice(s) could not be synced; first: {failures[0]}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", default="", help="the run's 'now' (ISO 8601, UTC if naive)")
     run.set_defaults(handler=_run)
 
-    sync = commands.add_parser("sync", help="push finalized invoices to a provider")
-    sync.add_argument("provider", choices=["stripe", "quickbooks"])
+    sync = commands.add_parser("sync", help="push finalized invoices to providers, in order")
+    sync.add_argument("providers", nargs="+", choices=["stripe", "quickbooks"])
     sync.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
     sync.add_argument("--as-of", default="", help="the run's 'now' (ISO 8601, UTC if naive)")
     sync.set_defaults(handler=_sync)
@@ -106,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import duckdb
+
+    from orchestration.project import ensure_dbt_manifest
+
     # The Dagster definitions read dbt's manifest when imported, so the run
     # module is imported only once the manifest exists.
     ensure_dbt_manifest()

@@ -87,7 +87,8 @@ def test_an_invoice_that_cannot_sync_fails_the_command_in_one_line(warehouse: Pa
     assert done.returncode == 1
     message = done.stderr.strip()
     assert "\n" not in message
-    assert message.startswith("billing sync: 4 invoice(s) could not be synced to quickbooks")
+    expected = "billing sync: 4 invoice(s) could not be synced; first: quickbooks: INV-"
+    assert message.startswith(expected)
 
 
 def test_stripe_sync_finalizes_and_charges_each_invoice_once(warehouse: Path) -> None:
