@@ -30,3 +30,15 @@
         cast({{ dbt.current_timestamp() }} as timestamp)
     {%- endif -%}
 {% endmacro %}
+
+{#
+  The invoice lifecycle's one finalization rule: a period's invoices (and
+  the credits they apply) are finalized once the run's as-of reaches
+  period_end + invoice_grace_days.
+#}
+{% macro period_is_finalized(invoice_grace_days) -%}
+    case
+        when {{ as_of_ts() }} >= {{ dbt.dateadd('day', invoice_grace_days, period_end_ts()) }} then true
+        else false
+    end
+{%- endmacro %}

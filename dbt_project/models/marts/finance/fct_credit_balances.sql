@@ -52,11 +52,7 @@ settings as (
 ),
 
 finalization as (
-    select
-        case
-            when {{ as_of_ts() }} >= {{ dbt.dateadd('day', 'invoice_grace_days', period_end_ts()) }} then true
-            else false
-        end as is_finalized
+    select {{ period_is_finalized('invoice_grace_days') }} as is_finalized
     from settings
 ),
 
