@@ -12,7 +12,6 @@ REQUIRED_VARIABLES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("QBO_CLIENT_ID", "QBO_CLIENT_SECRET", "QBO_REFRESH_TOKEN", "QBO_REALM_ID"),
         ("QBO_API_BASE", "QBO_ACCESS_TOKEN", "QBO_REALM_ID"),
     ),
-    "smtp": (("SMTP_HOST", "INVOICE_FROM"),),
 }
 
 
