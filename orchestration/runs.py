@@ -31,6 +31,9 @@ class RunFailed(Exception):
 
 @dataclass(frozen=True)
 class Deployment:
+    """Where a deployment's inputs, warehouse and outputs are: the paths the
+    `warehouse` resource of a run is configured with."""
+
     data_dir: Path
     db_path: Path
     output_dir: Path
