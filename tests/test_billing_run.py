@@ -104,7 +104,7 @@ def test_october_lines_follow_the_upgrade(billed: Deployment) -> None:
         "order by line_number",
     )
     assert descriptions[2] == ("Growth plan base fee, Oct 11–Oct 31 (21/31 days)",)
-    assert "100–∞: 150 × 0.001" in descriptions[3][0]
+    assert "first 100: 100 × $0; over 100: 150 × $0.001" in descriptions[3][0]
 
 
 def test_every_row_is_loaded_duplicated_or_quarantined(billed: Deployment) -> None:

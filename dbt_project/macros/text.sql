@@ -25,6 +25,11 @@
     rtrim(rtrim(cast(cast({{ value }} as {{ exact_type() }}) as varchar), '0'), '.')
 {%- endmacro %}
 
+{# A unit price with its currency symbol, all its decimals kept: $0.0008, €20, ¥0.5 #}
+{% macro price_text(value, symbol) -%}
+    concat({{ symbol }}, {{ decimal_text(value) }})
+{%- endmacro %}
+
 {# "Oct 11" #}
 {% macro day_label(ts) -%}
     {{ return(adapter.dispatch('day_label', 'billing')(ts)) }}

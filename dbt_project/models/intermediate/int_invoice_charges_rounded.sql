@@ -87,26 +87,37 @@ fee_lines as (
     where seat_fee > 0 and seats > included_seats
 ),
 
+-- Tiers in words that hold for fractional quantities too: "first 750",
+-- "over 750 up to 1000", "over 1000"; prices with the currency symbol.
 tier_labels as (
     select
         rated.*,
         case rated.charge_model
             when 'graduated' then concat(
-                {{ decimal_text('rated.tier_lower_bound') }}, '–',
-                coalesce({{ decimal_text('rated.tier_up_to') }}, '∞'), ': ',
-                {{ decimal_text('rated.tier_quantity') }}, ' × ', {{ decimal_text('rated.unit_price') }},
-                case when rated.flat_fee <> 0 then concat(' + ', {{ decimal_text('rated.flat_fee') }}, ' flat') else '' end)
+                case
+                    when rated.tier_lower_bound = 0 and rated.tier_up_to is null then 'all'
+                    when rated.tier_lower_bound = 0 then concat('first ', {{ decimal_text('rated.tier_up_to') }})
+                    when rated.tier_up_to is null then concat('over ', {{ decimal_text('rated.tier_lower_bound') }})
+                    else concat(
+                        'over ', {{ decimal_text('rated.tier_lower_bound') }},
+                        ' up to ', {{ decimal_text('rated.tier_up_to') }})
+                end, ': ',
+                {{ decimal_text('rated.tier_quantity') }}, ' × ', {{ price_text('rated.unit_price', 'currencies.symbol') }},
+                case when rated.flat_fee <> 0 then concat(' + ', {{ price_text('rated.flat_fee', 'currencies.symbol') }}, ' flat') else '' end)
             when 'volume' then concat(
-                'all ', {{ decimal_text('rated.tier_quantity') }}, ' × ', {{ decimal_text('rated.unit_price') }},
-                case when rated.flat_fee <> 0 then concat(' + ', {{ decimal_text('rated.flat_fee') }}, ' flat') else '' end)
+                'all ', {{ decimal_text('rated.tier_quantity') }}, ' × ', {{ price_text('rated.unit_price', 'currencies.symbol') }},
+                case when rated.flat_fee <> 0 then concat(' + ', {{ price_text('rated.flat_fee', 'currencies.symbol') }}, ' flat') else '' end)
             when 'package' then concat(
-                {{ decimal_text('rated.tier_quantity') }}, ' packages × ', {{ decimal_text('rated.unit_price') }})
+                {{ decimal_text('rated.tier_quantity') }}, ' packages × ', {{ price_text('rated.unit_price', 'currencies.symbol') }})
             when 'percentage' then concat(
-                {{ decimal_text('rated.unit_price') }}, ' × ', {{ decimal_text('rated.tier_quantity') }},
-                ' + fixed fees ', {{ decimal_text('rated.flat_fee') }}, ' per event')
-            else concat({{ decimal_text('rated.tier_quantity') }}, ' × ', {{ decimal_text('rated.unit_price') }})
+                {{ decimal_text('rated.unit_price * 100') }}, '% of ', {{ decimal_text('rated.tier_quantity') }},
+                ' + ', {{ price_text('rated.flat_fee', 'currencies.symbol') }}, ' per event')
+            else concat(
+                {{ decimal_text('rated.tier_quantity') }}, ' × ', {{ price_text('rated.unit_price', 'currencies.symbol') }})
         end as tier_label
     from rated
+    inner join currencies
+        on currencies.currency = rated.currency
 ),
 
 usage_lines as (
