@@ -141,6 +141,12 @@ def conn(warehouse_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield connection
 
 
+@pytest.fixture
+def sleeps() -> list[float]:
+    """The backoff delays a sync asked for; nothing really sleeps."""
+    return []
+
+
 @pytest.fixture(scope="session")
 def documents(warehouse: Path) -> list[InvoiceDocument]:
     """The three finalized October invoices: USD, JPY, zero-total EUR."""

@@ -52,12 +52,6 @@ def oauth_settings(qbo: QuickBooksTestServer) -> QuickBooksSettings:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    """The backoff delays the sync asked for; nothing really sleeps."""
-    return []
-
-
-@pytest.fixture
 def run_sync(
     conn: duckdb.DuckDBPyConnection,
     documents: list[InvoiceDocument],

@@ -29,11 +29,6 @@ def stripe_server() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
 def run_sync(
     conn: duckdb.DuckDBPyConnection,
     documents: list[InvoiceDocument],
