@@ -171,7 +171,7 @@ def read_invoice_documents(
         select {", ".join(f"i.{c}" for c in _HEADER_COLUMNS)},
                c.customer_id is not null as customer_found,
                {", ".join(f"c.{c}" for c in _CUSTOMER_COLUMNS)}
-        from main.fct_invoices as i
+        from main.fct_invoice_register as i
         left join main.dim_customers as c on c.customer_id = i.customer_id
         where i.period_start = ? and i.status = ?
         order by i.invoice_number nulls last, i.customer_id
@@ -240,7 +240,7 @@ def _read_lines(
     sql = f"""
         select {", ".join(f"l.{c}" for c in _LINE_COLUMNS)}, i.currency as invoice_currency
         from main.fct_invoice_lines as l
-        join main.fct_invoices as i on i.invoice_id = l.invoice_id
+        join main.fct_invoice_register as i on i.invoice_id = l.invoice_id
         where i.period_start = ? and i.status = ?
         order by l.invoice_id, l.line_number
     """

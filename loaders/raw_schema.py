@@ -162,6 +162,23 @@ EVENT_TABLES: dict[str, str] = {
 }
 
 
+# Finance's own records: written by commands, never replaced by a load.
+FINANCE_TABLES: dict[str, str] = {
+    "credit_notes": """
+        credit_note_id varchar primary key,
+        credit_note_sequence bigint not null unique,
+        invoice_id varchar not null,
+        invoice_number varchar not null,
+        customer_id varchar not null,
+        currency varchar not null,
+        amount decimal(18, 2) not null check (amount > 0),
+        voids_invoice boolean not null,
+        reason varchar not null,
+        issued_at timestamp not null
+    """,
+}
+
+
 def create_table_sql(name: str, columns: str, *, replace: bool) -> str:
     verb = "create or replace table" if replace else "create table if not exists"
     return f"{verb} {RAW_SCHEMA}.{name} ({columns})"

@@ -4,22 +4,29 @@ Paths come from BILLING_DATA_DIR, BILLING_DB and BILLING_OUTPUT_DIR (the
 Makefile sets them for `make ui`); no integration secret is read here.
 """
 
-from dagster import (
-    AssetSelection,
-    Definitions,
-    EnvVar,
-    build_schedule_from_partitioned_job,
-    define_asset_job,
-)
+from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
+from orchestration.assets.delivery import invoice_emails
 from orchestration.assets.invoicing import invoice_pdfs, quickbooks_invoices, stripe_invoices
 from orchestration.assets.loading import reference_data, usage_events
-from orchestration.assets.rating import billing_dbt_models
+from orchestration.assets.rating import billing_dbt_models, reporting_dbt_models
 from orchestration.partitions import billing_periods
 from orchestration.project import billing_dbt_cli
 from orchestration.resources import BillingClock, BillingWarehouse
+from orchestration.schedules import (
+    bill_period_after_invoice_grace,
+    collect_payments_after_payment_grace,
+    new_landing_files,
+)
 
-BILL_PERIOD_ASSETS = [reference_data, usage_events, billing_dbt_models, invoice_pdfs]
+LOAD_ASSETS = [reference_data, usage_events]
+BILL_PERIOD_ASSETS = [
+    *LOAD_ASSETS,
+    billing_dbt_models,
+    invoice_pdfs,
+    invoice_emails,
+    reporting_dbt_models,
+]
 SYNC_ASSETS = {"stripe": stripe_invoices, "quickbooks": quickbooks_invoices}
 ALL_ASSETS = [*BILL_PERIOD_ASSETS, *SYNC_ASSETS.values()]
 
@@ -28,15 +35,26 @@ bill_period_job = define_asset_job(
     selection=AssetSelection.assets(*BILL_PERIOD_ASSETS),
     partitions_def=billing_periods,
     description=(
-        "Load new usage, rate the period, write its invoices as drafts, and finalize and "
-        "render them once the invoice grace period has passed."
+        "Load new usage, rate the period, write its invoices as drafts, and finalize, "
+        "render and e-mail them once the invoice grace period has passed."
     ),
 )
 
-# Runs on the 4th at 06:00 UTC for the month just ended: after the default 3-day
-# invoice grace period, so the run finalizes. Re-running earlier only refreshes drafts.
-bill_period_schedule = build_schedule_from_partitioned_job(
-    bill_period_job, day_of_month=4, hour_of_day=6
+collect_payments_job = define_asset_job(
+    "collect_payments",
+    selection=AssetSelection.assets(*SYNC_ASSETS.values(), reporting_dbt_models),
+    partitions_def=billing_periods,
+    description=(
+        "Hand the period's finalized invoices to Stripe and QuickBooks (charging them once "
+        "due), then book payments and declines in the ledger."
+    ),
+)
+
+load_usage_job = define_asset_job(
+    "load_usage",
+    selection=AssetSelection.assets(*LOAD_ASSETS),
+    partitions_def=billing_periods,
+    description="Load new landing files (each exactly once) and the reference data.",
 )
 
 
@@ -53,8 +71,12 @@ def billing_resources(
 
 defs = Definitions(
     assets=ALL_ASSETS,
-    jobs=[bill_period_job],
-    schedules=[bill_period_schedule],
+    jobs=[bill_period_job, collect_payments_job, load_usage_job],
+    schedules=[
+        bill_period_after_invoice_grace(bill_period_job),
+        collect_payments_after_payment_grace(collect_payments_job),
+    ],
+    sensors=[new_landing_files(load_usage_job)],
     resources=billing_resources(
         data_dir=EnvVar("BILLING_DATA_DIR"),
         db_path=EnvVar("BILLING_DB"),

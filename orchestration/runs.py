@@ -12,6 +12,7 @@ from pathlib import Path
 from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
 from dagster._utils.error import SerializableErrorInfo
 
+from orchestration.assets.rating import reporting_dbt_models
 from orchestration.definitions import (
     ALL_ASSETS,
     BILL_PERIOD_ASSETS,
@@ -113,7 +114,7 @@ def sync_billing_period(
 ) -> SyncReport:
     """Hand the period's finalized invoices to one provider (or its outbox)."""
     asset = SYNC_ASSETS[provider]
-    result = _materialize([asset], deployment, period, as_of)
+    result = _materialize([asset, reporting_dbt_models], deployment, period, as_of)
     (materialization,) = result.asset_materializations_for_node(asset.op.name)
     failed = [
         evaluation.metadata["failed"].value

@@ -50,3 +50,16 @@
         else cast(cast({{ amount }} as {{ money_type() }}) as {{ dbt.type_string() }})
     end
 {%- endmacro %}
+
+{# "Sep 2026" #}
+{% macro month_label(day) -%}
+    {{ return(adapter.dispatch('month_label', 'billing')(day)) }}
+{%- endmacro %}
+
+{% macro default__month_label(day) -%}
+    date_format({{ day }}, 'MMM yyyy')
+{%- endmacro %}
+
+{% macro duckdb__month_label(day) -%}
+    strftime({{ day }}, '%b %Y')
+{%- endmacro %}

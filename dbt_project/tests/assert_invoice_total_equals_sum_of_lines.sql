@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_invoices'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_invoice_register'}}}) }}
 
 -- Every invoice's total is the sum of its rounded lines, and its header adds up.
 with lines as (
@@ -8,7 +8,7 @@ with lines as (
 )
 
 select invoices.invoice_id, invoices.total, lines.lines_total
-from {{ ref('fct_invoices') }} as invoices
+from {{ ref('fct_invoice_register') }} as invoices
 left join lines
     on lines.invoice_id = invoices.invoice_id
 where lines.lines_total is null

@@ -56,14 +56,19 @@ class SyncedObject:
     content_hash: str | None
 
 
+def create_sync_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the sync schema's QuickBooks tables if missing (dbt's fct_invoices reads them)."""
+    for statement in _DDL:
+        conn.execute(statement)
+
+
 class SyncState:
     """The sync tables of one realm; creates them if missing."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, realm_id: str) -> None:
         self._conn = conn
         self._realm_id = realm_id
-        for statement in _DDL:
-            conn.execute(statement)
+        create_sync_tables(conn)
 
     def get(self, our_key: str) -> SyncedObject | None:
         row = self._conn.execute(

@@ -25,12 +25,13 @@ from orchestration.assets.rating import billing_dbt_models
 from orchestration.partitions import ONE_PERIOD_PER_RUN, billing_periods, period_start_of
 from orchestration.resources import BillingClock, BillingWarehouse
 
-FCT_INVOICES = get_asset_key_for_model([billing_dbt_models], "fct_invoices")
+# Exporters read the register: what was issued, whatever happened to it since.
+INVOICE_REGISTER = get_asset_key_for_model([billing_dbt_models], "fct_invoice_register")
 EVERY_INVOICE_SYNCED = "every_invoice_synced"
 
 
 @asset(
-    deps=[FCT_INVOICES],
+    deps=[INVOICE_REGISTER],
     partitions_def=billing_periods,
     backfill_policy=ONE_PERIOD_PER_RUN,
     # A read-only DuckDB connection fails while another process writes, so
@@ -51,7 +52,7 @@ def invoice_pdfs(context: AssetExecutionContext, warehouse: BillingWarehouse) ->
 def _sync_asset(provider: str):
     @asset(
         name=f"{provider}_invoices",
-        deps=[FCT_INVOICES],
+        deps=[INVOICE_REGISTER],
         partitions_def=billing_periods,
         backfill_policy=ONE_PERIOD_PER_RUN,
         pool=DUCKDB_WRITERS,

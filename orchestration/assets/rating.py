@@ -1,4 +1,9 @@
-"""The dbt models, one partition (billing period) per run.
+"""The dbt models, one partition (billing period) per run, in two steps.
+
+`billing_dbt_models` rates the period and drafts, freezes and numbers its
+invoices. `reporting_dbt_models` (models tagged `reporting`: the invoices'
+lifecycle status, the revenue ledger, revenue recognition, reconciliation)
+reads what the exporters did too, so it runs after them when both are in a run.
 
 The period and the run's as-of time reach dbt as vars; dbt tests run as asset
 checks. Unit tests are excluded here: they prove the models, not the data, and
@@ -13,19 +18,79 @@ from typing import Any
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from exporters.invoice_email import ensure_delivery_table
+from exporters.quickbooks.state import create_sync_tables as create_quickbooks_tables
+from exporters.stripe.state import create_sync_tables as create_stripe_tables
+from loaders.credit_notes import ensure_finance_tables
 from orchestration.assets.loading import DUCKDB_WRITERS
 from orchestration.partitions import ONE_PERIOD_PER_RUN, billing_periods, period_of
 from orchestration.project import billing_dbt_project
 from orchestration.resources import BillingClock, BillingWarehouse
 
+REPORTING = "tag:reporting"
 
-def dbt_vars_for(partition_key: str, clock: BillingClock) -> dict[str, str]:
-    return {"period": period_of(partition_key), "as_of": clock.now().isoformat(sep=" ")}
+# Finalized periods with loaded events that their last run did not see: the
+# events that arrived late (SPEC rule 10). Counted per period, because loading
+# only ever adds events and fct_usage_events holds what each run rated.
+_PERIODS_WITH_LATE_EVENTS = """
+    with loaded as (
+        select cast(date_trunc('month', event_timestamp) as date) as period_start, count(*) as events
+        from raw.usage_events
+        group by 1
+    ),
+    rated as (
+        select period_start, count(*) as events
+        from main.fct_usage_events
+        group by 1
+    ),
+    finalized as (
+        select distinct period_start from main.fct_invoice_register where status = 'finalized'
+    )
+    select strftime(finalized.period_start, '%Y-%m')
+    from finalized
+    join loaded using (period_start)
+    left join rated using (period_start)
+    where finalized.period_start < ? and loaded.events <> coalesce(rated.events, 0)
+    order by 1
+"""
+
+
+def dbt_vars_for(period: str, clock: BillingClock) -> dict[str, str]:
+    return {"period": period, "as_of": clock.now().isoformat(sep=" ")}
+
+
+def _build_args(period: str, clock: BillingClock) -> list[str]:
+    dbt_vars = json.dumps(dbt_vars_for(period, clock))
+    return ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
+
+
+def periods_with_late_events(warehouse: BillingWarehouse, before: str) -> list[str]:
+    """Finalized periods before `before` (YYYY-MM) that late events have changed."""
+    with warehouse.connect(read_only=True) as conn:
+        marts = {
+            row[0]
+            for row in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        }
+        if not {"fct_usage_events", "fct_invoice_register"} <= marts:
+            return []
+        return [row[0] for row in conn.execute(_PERIODS_WITH_LATE_EVENTS, [f"{before}-01"]).fetchall()]
+
+
+def prepare_warehouse_records(warehouse: BillingWarehouse) -> None:
+    """Create the record tables dbt reads but only commands and exporters write."""
+    with warehouse.connect() as conn:
+        ensure_finance_tables(conn)
+        create_stripe_tables(conn)
+        create_quickbooks_tables(conn)
+        ensure_delivery_table(conn)
 
 
 @dbt_assets(
     manifest=billing_dbt_project.manifest_path,
     project=billing_dbt_project,
+    exclude=REPORTING,
     partitions_def=billing_periods,
     pool=DUCKDB_WRITERS,
     backfill_policy=ONE_PERIOD_PER_RUN,
@@ -38,6 +103,32 @@ def billing_dbt_models(
 ) -> Iterator[Any]:
     # The dbt profile reads the DuckDB path from BILLING_DB; the subprocess inherits it.
     os.environ["BILLING_DB"] = str(warehouse.db_path)
-    dbt_vars = dbt_vars_for(context.partition_key, clock)
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
-    yield from dbt.cli(args, context=context).stream()
+    prepare_warehouse_records(warehouse)
+    period = period_of(context.partition_key)
+    # Rule 10: re-rate each finalized period late events changed, so this
+    # period's invoices bill the difference. Frozen invoices stay as they are.
+    for late_period in periods_with_late_events(warehouse, before=period):
+        context.log.info(f"re-rating {late_period}: events arrived after it was finalized")
+        dbt.cli(_build_args(late_period, clock), context=context, raise_on_error=True).wait()
+    yield from dbt.cli(_build_args(period, clock), context=context).stream()
+
+
+@dbt_assets(
+    manifest=billing_dbt_project.manifest_path,
+    project=billing_dbt_project,
+    select=REPORTING,
+    name="reporting_dbt_models",
+    partitions_def=billing_periods,
+    pool=DUCKDB_WRITERS,
+    backfill_policy=ONE_PERIOD_PER_RUN,
+)
+def reporting_dbt_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: BillingWarehouse,
+    clock: BillingClock,
+) -> Iterator[Any]:
+    os.environ["BILLING_DB"] = str(warehouse.db_path)
+    prepare_warehouse_records(warehouse)
+    period = period_of(context.partition_key)
+    yield from dbt.cli(_build_args(period, clock), context=context).stream()

@@ -18,7 +18,7 @@ from exporters.invoice_documents import InvoiceDocument, read_invoice_documents
 PERIOD = date(2026, 10, 1)
 
 _TABLES = {
-    "main.fct_invoices": """
+    "main.fct_invoice_register": """
         invoice_id varchar, invoice_number varchar, customer_id varchar,
         period_start date, period_end date, currency varchar,
         subtotal decimal(18, 2), discount_total decimal(18, 2), credit_total decimal(18, 2),
@@ -91,7 +91,7 @@ _LINES = [
 def build_warehouse(path: Path) -> None:
     """Create and fill the marts at `path` the way dbt would."""
     invoices = """
-        insert into main.fct_invoices
+        insert into main.fct_invoice_register
         select $1 || '-2026-10', $2, $1, date '2026-10-01', date '2026-11-01', $3,
                $4, $5, $6, $7, $8, $9, date '2026-11-04', date '2026-11-09',
                case when $9 = 'finalized' then timestamp '2026-11-04 00:05:00' end,

@@ -2,12 +2,15 @@
   Draft invoice lines of the period (rules 4–9 and the "Lines" reading), each
   already rounded to the currency's minor unit:
     base_fee, seat_fee, usage, minimum_true_up   int_invoice_charges_rounded;
+    adjustment late usage of earlier finalized   fct_late_usage_adjustments
+               invoices, and any excess credit carried forward;
     discount   one per applying discount         int_invoice_discounts_applied;
     credit     one per grant that pays           fct_credit_balances;
     tax        per invoice, tax_rate × the sum of the rounded lines above it
                (charges − discounts − credits), rounded once.
-  One invoice per customer with a segment in the period. Lines are numbered
-  charges first (by segment), then discounts, credits, and tax last.
+  One invoice per customer with a segment in the period or a pending
+  adjustment. Lines are numbered charges first (by segment), then
+  adjustments, discounts, credits, and tax last.
 #}
 with
 
@@ -17,6 +20,11 @@ charges as (
 
 discounts as (
     select * from {{ ref('int_invoice_discounts_applied') }}
+),
+
+adjustments as (
+    select * from {{ ref('fct_late_usage_adjustments') }}
+    where period_start = {{ period_start_date() }}
 ),
 
 credit_balances as (
@@ -37,8 +45,9 @@ currencies as (
 ),
 
 invoiced as (
-    select distinct customer_id
-    from segments
+    select customer_id from segments
+    union
+    select customer_id from adjustments
 ),
 
 charge_lines as (
@@ -52,11 +61,47 @@ charge_lines as (
         cast(0 as bigint) as line_order,
         line_type,
         meter_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
         description,
         quantity,
         unit_price,
         amount
     from charges
+),
+
+adjustment_lines as (
+    select
+        cast(null as {{ dbt.type_string() }}) as segment_id,
+        adjustments.customer_id,
+        adjustments.currency,
+        cast(null as timestamp) as segment_start,
+        1 as line_group,
+        case when adjustments.adjustment_kind = 'late_usage' then 0 else 1 end as line_rank,
+        cast(0 as bigint) as line_order,
+        'adjustment' as line_type,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
+        adjustments.adjusted_invoice_id,
+        case
+            when adjustments.adjustment_kind = 'late_usage' then concat(
+                'Late usage for ', {{ month_label('adjustments.adjusted_period_start') }},
+                ' (invoice ', adjustments.adjusted_invoice_id, '): charges re-rated to ',
+                {{ money_text('adjustments.rerated_subtotal', 'currencies.minor_units') }}, ', invoiced ',
+                {{ money_text('adjustments.invoiced_subtotal', 'currencies.minor_units') }},
+                case
+                    when adjustments.adjusted_before <> 0 then concat(
+                        ', already adjusted ', {{ money_text('adjustments.adjusted_before', 'currencies.minor_units') }})
+                    else ''
+                end)
+            else concat(
+                'Negative adjustments beyond this invoice carried forward as credit ',
+                adjustments.adjustment_id, ' (never expires)')
+        end as description,
+        cast(null as {{ exact_type() }}) as quantity,
+        cast(null as {{ exact_type() }}) as unit_price,
+        adjustments.amount
+    from adjustments
+    inner join currencies
+        on currencies.currency = adjustments.currency
 ),
 
 discount_lines as (
@@ -65,11 +110,12 @@ discount_lines as (
         customer_id,
         currency,
         segment_start,
-        1 as line_group,
+        2 as line_group,
         line_rank,
         cast(step_number as bigint) as line_order,
         line_type,
         meter_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
         description,
         quantity,
         unit_price,
@@ -83,13 +129,18 @@ credit_lines as (
         credit_balances.customer_id,
         credit_balances.currency,
         cast(null as timestamp) as segment_start,
-        2 as line_group,
+        3 as line_group,
         6 as line_rank,
         credit_balances.payment_rank as line_order,
         'credit' as line_type,
         cast(null as {{ dbt.type_string() }}) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
         concat(
-            case when credit_balances.grant_kind = 'promotional' then 'Promotional' else 'Prepaid' end,
+            case credit_balances.grant_kind
+                when 'promotional' then 'Promotional'
+                when 'carried_forward' then 'Carried-forward'
+                else 'Prepaid'
+            end,
             ' credit (', credit_balances.grant_id, '), granted ',
             cast(cast(credit_balances.granted_at as date) as {{ dbt.type_string() }}),
             case
@@ -113,6 +164,8 @@ credit_lines as (
 non_tax_lines as (
     select * from charge_lines
     union all
+    select * from adjustment_lines
+    union all
     select * from discount_lines
     union all
     select * from credit_lines
@@ -125,11 +178,12 @@ tax_lines as (
         customers.customer_id,
         customers.currency,
         cast(null as timestamp) as segment_start,
-        3 as line_group,
+        4 as line_group,
         9 as line_rank,
         cast(0 as bigint) as line_order,
         'tax' as line_type,
         cast(null as {{ dbt.type_string() }}) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
         concat('Tax ', {{ decimal_text('customers.tax_rate * 100') }}, '%') as description,
         cast(coalesce(sum(non_tax_lines.amount), 0) as {{ exact_type() }}) as quantity,
         customers.tax_rate as unit_price,
@@ -158,13 +212,14 @@ select
     concat(customer_id, '-', '{{ var("period") }}') as invoice_id,
     row_number() over (
         partition by customer_id
-        order by line_group, segment_start, line_rank, meter_id, line_order
+        order by line_group, segment_start, line_rank, meter_id, adjusted_invoice_id, line_order
     ) as line_number,
     customer_id,
     {{ period_start_date() }} as period_start,
     line_type,
     meter_id,
     segment_id,
+    adjusted_invoice_id,
     description,
     quantity,
     unit_price,

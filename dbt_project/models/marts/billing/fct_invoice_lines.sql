@@ -8,7 +8,7 @@
 
 {% set columns = [
     'invoice_line_id', 'invoice_id', 'line_number', 'customer_id', 'period_start',
-    'line_type', 'meter_id', 'segment_id', 'description', 'quantity', 'unit_price',
+    'line_type', 'meter_id', 'segment_id', 'adjusted_invoice_id', 'description', 'quantity', 'unit_price',
     'amount', 'currency', 'is_finalized'
 ] %}
 
@@ -46,6 +46,7 @@ frozen as (
         cast(null as {{ dbt.type_string() }}) as line_type,
         cast(null as {{ dbt.type_string() }}) as meter_id,
         cast(null as {{ dbt.type_string() }}) as segment_id,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
         cast(null as {{ dbt.type_string() }}) as description,
         cast(null as {{ exact_type() }}) as quantity,
         cast(null as {{ exact_type() }}) as unit_price,
@@ -67,6 +68,7 @@ recomputed as (
         drafted.line_type,
         drafted.meter_id,
         drafted.segment_id,
+        drafted.adjusted_invoice_id,
         drafted.description,
         drafted.quantity,
         drafted.unit_price,

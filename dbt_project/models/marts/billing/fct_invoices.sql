@@ -1,136 +1,106 @@
 {#
-  One invoice per customer and period, its totals summed from its rounded
-  lines. An invoice whose lines are frozen is finalized: it gets the next
-  gap-free number (after the highest ever issued, in customer_id order within
-  the period) exactly once, and every later run keeps the row unchanged.
-  full_refresh is off: issued numbers are never re-assigned.
+  Invoices as finance follows them: the register's frozen header with the
+  lifecycle status of SPEC "Invoice lifecycle", read live from what happened
+  after issue (a view, so a sync or a credit note shows at once):
+    draft          recomputed on every run until the grace period ends;
+    finalized      numbered and frozen, not yet delivered;
+    sent           e-mailed to the customer, or open in Stripe;
+    payment_failed Stripe's charge was declined (and nothing paid since);
+    paid           Stripe reported the payment;
+    void           credit notes cover the whole amount that was due.
+  amount_due = total − credited − paid, never negative.
 #}
-{{ config(full_refresh=false) }}
-
-{% set columns = [
-    'invoice_id', 'invoice_number', 'invoice_sequence', 'customer_id', 'period_start',
-    'period_end', 'currency', 'subtotal', 'discount_total', 'credit_total', 'tax_total',
-    'total', 'line_count', 'status', 'issued_on', 'due_on', 'finalized_at', 'content_hash'
-] %}
+{{ config(materialized='view', tags=['reporting']) }}
 
 with
 
-lines as (
-    select * from {{ ref('fct_invoice_lines') }}
-    where period_start = {{ period_start_date() }}
+register as (
+    select * from {{ ref('fct_invoice_register') }}
 ),
 
-settings as (
-    select * from {{ ref('stg_settings') }}
-),
-
-summed as (
+credit_notes as (
     select
         invoice_id,
-        customer_id,
-        period_start,
-        currency,
-        cast(sum(case when line_type in ('base_fee', 'seat_fee', 'usage', 'minimum_true_up', 'adjustment') then amount else 0 end) as {{ money_type() }}) as subtotal,
-        cast(-sum(case when line_type = 'discount' then amount else 0 end) as {{ money_type() }}) as discount_total,
-        cast(-sum(case when line_type = 'credit' then amount else 0 end) as {{ money_type() }}) as credit_total,
-        cast(sum(case when line_type = 'tax' then amount else 0 end) as {{ money_type() }}) as tax_total,
-        cast(sum(amount) as {{ money_type() }}) as total,
-        count(*) as line_count,
-        min(case when is_finalized then 1 else 0 end) = 1 as is_finalized,
-        md5({{ dbt.listagg(
-            "concat(cast(line_number as " ~ dbt.type_string() ~ "), '|', line_type, '|', coalesce(meter_id, ''), '|', description, '|', coalesce(cast(quantity as " ~ dbt.type_string() ~ "), ''), '|', coalesce(cast(unit_price as " ~ dbt.type_string() ~ "), ''), '|', cast(amount as " ~ dbt.type_string() ~ "))",
-            "'\\n'",
-            "order by line_number") }}) as content_hash
-    from lines
-    group by invoice_id, customer_id, period_start, currency
+        sum(amount) as amount_credited,
+        max(case when voids_invoice then 1 else 0 end) = 1 as is_voided,
+        max(issued_at) as credited_at
+    from {{ source('finance', 'credit_notes') }}
+    group by invoice_id
 ),
 
-{% if is_incremental() %}
-issued as (
-    select {{ columns | join(', ') }}
-    from {{ this }}
-    where period_start = {{ period_start_date() }}
-        and status <> 'draft'
-),
-
-last_sequence as (
-    select coalesce(max(invoice_sequence), 0) as last_sequence
-    from {{ this }}
-),
-{% else %}
-issued as (
-    select {{ columns | join(', ') }}
-    from (select
-        cast(null as {{ dbt.type_string() }}) as invoice_id,
-        cast(null as {{ dbt.type_string() }}) as invoice_number,
-        cast(null as bigint) as invoice_sequence,
-        cast(null as {{ dbt.type_string() }}) as customer_id,
-        cast(null as date) as period_start,
-        cast(null as date) as period_end,
-        cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ money_type() }}) as subtotal,
-        cast(null as {{ money_type() }}) as discount_total,
-        cast(null as {{ money_type() }}) as credit_total,
-        cast(null as {{ money_type() }}) as tax_total,
-        cast(null as {{ money_type() }}) as total,
-        cast(null as bigint) as line_count,
-        cast(null as {{ dbt.type_string() }}) as status,
-        cast(null as date) as issued_on,
-        cast(null as date) as due_on,
-        cast(null as timestamp) as finalized_at,
-        cast(null as {{ dbt.type_string() }}) as content_hash
-    ) as no_rows
-    where 1 = 0
-),
-
-last_sequence as (
-    select 0 as last_sequence
-),
-{% endif %}
-
-unissued as (
+payments as (
     select
-        summed.*,
-        case
-            when summed.is_finalized
-                then last_sequence.last_sequence + row_number() over (
-                    partition by summed.is_finalized order by summed.customer_id
-                )
-        end as invoice_sequence
-    from summed
-    cross join last_sequence
-    left join issued
-        on issued.invoice_id = summed.invoice_id
-    where issued.invoice_id is null
+        invoice_number,
+        sum(case when outcome = 'payment' then amount else 0 end) as amount_paid,
+        max(case when outcome = 'payment' then occurred_at end) as paid_at,
+        max(case when outcome = 'payment_failed' then occurred_at end) as payment_failed_at
+    from {{ source('sync', 'payment_outcomes') }}
+    group by invoice_number
 ),
 
-dated as (
+deliveries as (
+    select invoice_number, min(sent_at) as sent_at
+    from (
+        select invoice_number, sent_at
+        from {{ source('sync', 'invoice_deliveries') }}
+        union all
+        select invoice_number, updated_at as sent_at
+        from {{ source('sync', 'stripe_invoice_status') }}
+        where status in ('open', 'paid')
+    ) as delivered
+    group by invoice_number
+),
+
+followed as (
     select
-        unissued.invoice_id,
+        register.*,
+        cast(coalesce(credit_notes.amount_credited, 0) as {{ money_type() }}) as amount_credited,
+        cast(coalesce(payments.amount_paid, 0) as {{ money_type() }}) as amount_paid,
+        deliveries.sent_at,
+        payments.paid_at,
+        payments.payment_failed_at,
+        credit_notes.credited_at,
         case
-            when unissued.invoice_sequence is not null
-                then concat(settings.invoice_prefix, '-', lpad(cast(unissued.invoice_sequence as {{ dbt.type_string() }}), 6, '0'))
-        end as invoice_number,
-        cast(unissued.invoice_sequence as bigint) as invoice_sequence,
-        unissued.customer_id,
-        unissued.period_start,
-        {{ period_end_date() }} as period_end,
-        unissued.currency,
-        unissued.subtotal,
-        unissued.discount_total,
-        unissued.credit_total,
-        unissued.tax_total,
-        unissued.total,
-        unissued.line_count,
-        case when unissued.is_finalized then 'finalized' else 'draft' end as status,
-        cast({{ dbt.dateadd('day', 'settings.invoice_grace_days', period_end_date()) }} as date) as issued_on,
-        cast({{ dbt.dateadd('day', 'settings.invoice_grace_days + settings.payment_grace_days', period_end_date()) }} as date) as due_on,
-        case when unissued.is_finalized then {{ as_of_ts() }} end as finalized_at,
-        unissued.content_hash
-    from unissued
-    cross join settings
+            when register.status = 'draft' then 'draft'
+            when credit_notes.is_voided then 'void'
+            when payments.paid_at is not null then 'paid'
+            when payments.payment_failed_at is not null then 'payment_failed'
+            when deliveries.sent_at is not null then 'sent'
+            else 'finalized'
+        end as lifecycle_status
+    from register
+    left join credit_notes
+        on credit_notes.invoice_id = register.invoice_id
+    left join payments
+        on payments.invoice_number = register.invoice_number
+    left join deliveries
+        on deliveries.invoice_number = register.invoice_number
 )
 
-select {{ columns | join(', ') }} from issued
-union all
-select {{ columns | join(', ') }} from dated
+select
+    invoice_id,
+    invoice_number,
+    invoice_sequence,
+    customer_id,
+    period_start,
+    period_end,
+    currency,
+    subtotal,
+    discount_total,
+    credit_total,
+    tax_total,
+    total,
+    line_count,
+    lifecycle_status as status,
+    issued_on,
+    due_on,
+    finalized_at,
+    content_hash,
+    amount_credited,
+    amount_paid,
+    cast(greatest(total - amount_credited - amount_paid, 0) as {{ money_type() }}) as amount_due,
+    sent_at,
+    paid_at,
+    payment_failed_at,
+    credited_at
+from followed

@@ -3,6 +3,11 @@
   (grant × period: opening, applied, expired, closing), and what it pays of
   the customer's invoice.
 
+  Grants are finance's (credit_grants.csv) and the credits carried forward
+  when a finalized invoice's negative late-usage adjustments exceeded it
+  (fct_late_usage_adjustments: kind carried_forward, never expiring, granted
+  at that period's end so usable from the next one).
+
   Usable: granted_at < period_end and (expires_at is null or expires_at >
   period_start). Usable grants pay the invoice's post-discount subtotal
   (charge lines + discount lines, before tax), earliest expires_at first
@@ -32,7 +37,26 @@
 with
 
 grants as (
-    select * from {{ ref('stg_credit_grants') }}
+    select grant_id, customer_id, amount, currency, grant_kind, granted_at, expires_at
+    from {{ ref('stg_credit_grants') }}
+    union all
+    select
+        adjustment_id as grant_id,
+        customer_id,
+        cast(amount as {{ exact_type() }}) as amount,
+        currency,
+        'carried_forward' as grant_kind,
+        cast({{ dbt.dateadd('month', 1, 'period_start') }} as timestamp) as granted_at,
+        cast(null as timestamp) as expires_at
+    from {{ ref('fct_late_usage_adjustments') }}
+    where adjustment_kind = 'credit_carried_forward'
+        and is_finalized
+        and period_start < {{ period_start_date() }}
+),
+
+adjustments as (
+    select * from {{ ref('fct_late_usage_adjustments') }}
+    where period_start = {{ period_start_date() }}
 ),
 
 charges as (
@@ -108,11 +132,13 @@ period_state as (
     from frozen
 ),
 
--- What the credits may pay: the invoice's charges after discounts, before tax.
+-- What the credits may pay: the invoice's charges and adjustments after discounts, before tax.
 payable as (
     select customer_id, sum(amount) as amount
     from (
         select customer_id, amount from charges
+        union all
+        select customer_id, amount from adjustments
         union all
         select customer_id, amount from discounts
     ) as pre_credit_lines
