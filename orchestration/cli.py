@@ -2,6 +2,7 @@
 
     billing run --data-dir DIR --db FILE --period YYYY-MM[..YYYY-MM] [--as-of TIMESTAMP]
     billing sync stripe|quickbooks [quickbooks] --db FILE [--as-of TIMESTAMP]
+    billing credit-note --db FILE --invoice INV-000042 [--amount 10.00] --reason TEXT
 
 Exit status 0 on success; otherwise one line naming what went wrong.
 
@@ -84,6 +85,28 @@ def _sync(args: argparse.Namespace) -> None:
         raise RunFailed(f"{len(failures)} invoice(s) could not be synced; first: {failures[0]}")
 
 
+def _credit_note(args: argparse.Namespace) -> None:
+    from decimal import Decimal, InvalidOperation
+
+    from orchestration.runs import Deployment, RunFailed, credit_invoice
+
+    if not args.db.exists():
+        raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
+    try:
+        amount = Decimal(args.amount) if args.amount else None
+    except InvalidOperation:
+        raise ValueError(f"--amount {args.amount!r} is not a number") from None
+    deployment = Deployment.beside_database(Path(), args.db)
+    note = credit_invoice(
+        deployment, args.invoice, amount=amount, reason=args.reason, as_of=args.as_of
+    )
+    effect = "voids it" if note.voids_invoice else "credits part of it"
+    print(
+        f"{note.credit_note_id}: {note.amount} {note.currency} on {note.invoice_number} "
+        f"({note.customer_id}) {effect}; booked in fct_revenue_ledger"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billing", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
     sync.add_argument("--as-of", default="", help="the run's 'now' (ISO 8601, UTC if naive)")
     sync.set_defaults(handler=_sync)
+
+    credit = commands.add_parser("credit-note", help="void or partially credit a finalized invoice")
+    credit.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
+    credit.add_argument("--invoice", required=True, help="invoice number, e.g. INV-000042")
+    credit.add_argument(
+        "--amount", default="", help="amount to credit; default: all still due (voids it)"
+    )
+    credit.add_argument("--reason", required=True, help="why, as finance will read it")
+    credit.add_argument("--as-of", default="", help="the note's date (ISO 8601, UTC if naive)")
+    credit.set_defaults(handler=_credit_note)
     return parser
 
 

@@ -7,11 +7,14 @@ The same asset definitions run here as in the Dagster UI; only the resources
 import os
 from contextlib import redirect_stdout
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
 from dagster._utils.error import SerializableErrorInfo
 
+from loaders.credit_notes import CreditNote, issue_credit_note
 from orchestration.assets.rating import reporting_dbt_models
 from orchestration.definitions import (
     ALL_ASSETS,
@@ -21,6 +24,7 @@ from orchestration.definitions import (
 )
 from orchestration.partitions import partition_key_of
 from orchestration.project import ensure_dbt_manifest
+from orchestration.resources import BillingClock
 
 # Failures are reported once, by RunFailed; the console logger would repeat them with tracebacks.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -125,3 +129,26 @@ def sync_billing_period(
         lines=tuple(materialization.metadata["report"].value.splitlines()),
         failures=tuple(line for text in failed for line in text.splitlines()),
     )
+
+
+def credit_invoice(
+    deployment: Deployment,
+    invoice_number: str,
+    *,
+    amount: Decimal | None,
+    reason: str,
+    as_of: str = "",
+) -> CreditNote:
+    """Issue a credit note (all that is still due when `amount` is None, which voids
+    the invoice), then book it: the invoice's period's ledger, revenue and status."""
+    issued_at = BillingClock(as_of=as_of).now()
+    with duckdb.connect(str(deployment.db_path)) as conn:
+        note = issue_credit_note(
+            conn, invoice_number, amount=amount, reason=reason, issued_at=issued_at
+        )
+        (period_start,) = conn.execute(
+            "select period_start from main.fct_invoice_register where invoice_number = ?",
+            [invoice_number],
+        ).fetchone()
+    _materialize([reporting_dbt_models], deployment, period_start.strftime("%Y-%m"), as_of)
+    return note

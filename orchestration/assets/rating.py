@@ -34,7 +34,8 @@ REPORTING = "tag:reporting"
 # only ever adds events and fct_usage_events holds what each run rated.
 _PERIODS_WITH_LATE_EVENTS = """
     with loaded as (
-        select cast(date_trunc('month', event_timestamp) as date) as period_start, count(*) as events
+        select cast(date_trunc('month', event_timestamp) as date) as period_start,
+               count(*) as events
         from raw.usage_events
         group by 1
     ),
@@ -55,12 +56,8 @@ _PERIODS_WITH_LATE_EVENTS = """
 """
 
 
-def dbt_vars_for(period: str, clock: BillingClock) -> dict[str, str]:
-    return {"period": period, "as_of": clock.now().isoformat(sep=" ")}
-
-
 def _build_args(period: str, clock: BillingClock) -> list[str]:
-    dbt_vars = json.dumps(dbt_vars_for(period, clock))
+    dbt_vars = json.dumps({"period": period, "as_of": clock.now().isoformat(sep=" ")})
     return ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
 
 
@@ -75,7 +72,8 @@ def periods_with_late_events(warehouse: BillingWarehouse, before: str) -> list[s
         }
         if not {"fct_usage_events", "fct_invoice_register"} <= marts:
             return []
-        return [row[0] for row in conn.execute(_PERIODS_WITH_LATE_EVENTS, [f"{before}-01"]).fetchall()]
+        rows = conn.execute(_PERIODS_WITH_LATE_EVENTS, [f"{before}-01"]).fetchall()
+    return [row[0] for row in rows]
 
 
 def prepare_warehouse_records(warehouse: BillingWarehouse) -> None:
