@@ -7,8 +7,8 @@ import pytest
 from dagster import AssetKey
 from dagster_dbt import get_asset_key_for_model
 
-from orchestration.assets.rating import billing_dbt_models
-from orchestration.definitions import bill_period_schedule, defs
+from orchestration.assets.rating import billing_dbt_models, reporting_dbt_models
+from orchestration.definitions import defs
 
 
 def test_definitions_load_with_monthly_partitions() -> None:
@@ -20,7 +20,7 @@ def test_definitions_load_with_monthly_partitions() -> None:
 
 def test_dbt_models_depend_on_the_loaders_and_tests_are_checks() -> None:
     graph = defs.resolve_asset_graph()
-    invoices = get_asset_key_for_model([billing_dbt_models], "fct_invoices")
+    invoices = get_asset_key_for_model([billing_dbt_models], "fct_invoice_register")
     assert invoices in graph.get_all_asset_keys()
     staged_events = get_asset_key_for_model([billing_dbt_models], "stg_usage_events")
     upstream = graph.get(staged_events).parent_keys
@@ -29,12 +29,25 @@ def test_dbt_models_depend_on_the_loaders_and_tests_are_checks() -> None:
     assert AssetKey(["raw", "subscriptions"]) in loader_inputs
     assert AssetKey(["invoice_pdfs"]) in graph.get(invoices).child_keys
     check_names = {check.name for check in graph.asset_check_keys if check.asset_key == invoices}
-    assert "unique_fct_invoices_invoice_number" in check_names
+    assert "unique_fct_invoice_register_invoice_number" in check_names
 
 
-def test_schedule_bills_the_month_just_ended() -> None:
-    assert bill_period_schedule.cron_schedule == "0 6 4 * *"
-    assert bill_period_schedule.job_name == "bill_period"
+def test_the_ledger_and_reconciliation_follow_the_sync_and_fail_loudly() -> None:
+    graph = defs.resolve_asset_graph()
+    ledger = get_asset_key_for_model([reporting_dbt_models], "fct_revenue_ledger")
+    assert AssetKey(["stripe_invoices"]) in graph.get(ledger).parent_keys
+    register = get_asset_key_for_model([billing_dbt_models], "fct_invoice_register")
+    assert register in graph.get(AssetKey(["stripe_invoices"])).parent_keys
+    reconciliation = get_asset_key_for_model([reporting_dbt_models], "rpt_reconciliation")
+    checks = {c.name for c in graph.asset_check_keys if c.asset_key == reconciliation}
+    assert "accepted_values_rpt_reconciliation_ok__True" in checks
+
+
+def test_schedules_run_after_the_grace_periods() -> None:
+    billing = defs.get_schedule_def("bill_period_after_invoice_grace")
+    payments = defs.get_schedule_def("collect_payments_after_payment_grace")
+    assert (billing.job_name, payments.job_name) == ("bill_period", "collect_payments")
+    assert billing.cron_schedule == payments.cron_schedule == "0 6 * * *"
 
 
 def test_bill_period_job_materializes_a_partition(
