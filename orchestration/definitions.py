@@ -14,14 +14,18 @@ from dagster import (
 
 from orchestration.assets.invoicing import invoice_pdfs, quickbooks_invoices, stripe_invoices
 from orchestration.assets.loading import reference_data, usage_events
+from orchestration.assets.portal import usage_portal
 from orchestration.assets.rating import billing_dbt_models
+from orchestration.assets.simulation import pricing_simulation
+from orchestration.assets.usage_health import usage_is_complete
 from orchestration.partitions import billing_periods
 from orchestration.project import billing_dbt_cli
 from orchestration.resources import BillingClock, BillingWarehouse
 
 BILL_PERIOD_ASSETS = [reference_data, usage_events, billing_dbt_models, invoice_pdfs]
 SYNC_ASSETS = {"stripe": stripe_invoices, "quickbooks": quickbooks_invoices}
-ALL_ASSETS = [*BILL_PERIOD_ASSETS, *SYNC_ASSETS.values()]
+ANALYTICS_ASSETS = [usage_portal, pricing_simulation, usage_is_complete]
+ALL_ASSETS = [*BILL_PERIOD_ASSETS, *SYNC_ASSETS.values(), *ANALYTICS_ASSETS]
 
 bill_period_job = define_asset_job(
     "bill_period",
@@ -30,6 +34,15 @@ bill_period_job = define_asset_job(
     description=(
         "Load new usage, rate the period, write its invoices as drafts, and finalize and "
         "render them once the invoice grace period has passed."
+    ),
+)
+
+simulate_pricing_job = define_asset_job(
+    "simulate_pricing",
+    selection=AssetSelection.assets(pricing_simulation),
+    description=(
+        "Re-rate billed periods under a candidate catalog (set candidate, periods and "
+        "threshold_percent in the launchpad) and compare with what was invoiced."
     ),
 )
 
@@ -53,7 +66,7 @@ def billing_resources(
 
 defs = Definitions(
     assets=ALL_ASSETS,
-    jobs=[bill_period_job],
+    jobs=[bill_period_job, simulate_pricing_job],
     schedules=[bill_period_schedule],
     resources=billing_resources(
         data_dir=EnvVar("BILLING_DATA_DIR"),
