@@ -21,7 +21,7 @@ export BILLING_DATA_DIR := $(SAMPLE)
 export BILLING_DB := $(OUTPUT)/billing.duckdb
 export BILLING_OUTPUT_DIR := $(OUTPUT)
 
-.PHONY: demo test ui lint clean sample system-deps bench
+.PHONY: demo test ui lint clean sample system-deps bench portal browser-deps
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -42,7 +42,9 @@ demo: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml system-deps sample
 	$(BIN)/billing run --data-dir $(SAMPLE) --db $(BILLING_DB) --period $(DEMO_PERIODS) --as-of $(DEMO_AS_OF)
 	$(BIN)/billing sync stripe quickbooks --db $(BILLING_DB) --as-of $(DEMO_AS_OF) \
 		| grep -v ": written to the outbox$$"
+	$(BIN)/billing portal --db $(BILLING_DB)
 	@echo "Done. Warehouse: $(BILLING_DB) | invoice PDFs: $(OUTPUT)/invoices | outbox: $(OUTPUT)/outbox"
+	@echo "Usage portal: $(OUTPUT)/portal/index.html (open it in a browser, no server needed)"
 
 test: $(VENV)/.synced
 	$(BIN)/pytest
@@ -69,6 +71,22 @@ system-deps:
 		|| echo "libharfbuzz-subset0 not installed: PDFs render slower"; \
 	else \
 		echo "optional: sudo apt-get install libharfbuzz-subset0 (faster PDF rendering)"; \
+	fi
+
+# The usage portal of the demo's warehouse (after `make demo`): static HTML in data/output/portal/.
+portal: $(VENV)/.synced
+	$(BIN)/billing portal --db $(BILLING_DB)
+
+# Headless Chromium for the portal's browser tests (Debian; as root with apt).
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| (timeout 300 apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq chromium >/dev/null 2>&1) \
+		|| echo "chromium not installed: the portal's browser tests will skip (or fail under CI)"; \
+	else \
+		echo "optional: sudo apt-get install chromium (the portal's browser tests)"; \
 	fi
 
 lint: $(VENV)/.synced

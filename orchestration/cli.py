@@ -3,6 +3,8 @@
     billing run --data-dir DIR --db FILE --period YYYY-MM[..YYYY-MM] [--as-of TIMESTAMP]
     billing sync stripe|quickbooks [quickbooks] --db FILE [--as-of TIMESTAMP]
     billing credit-note --db FILE --invoice INV-000042 [--amount 10.00] --reason TEXT
+    billing portal --db FILE [--out DIR] [--period YYYY-MM]
+    billing simulate --candidate FILE --periods YYYY-MM[..YYYY-MM] [--db FILE] [--data-dir DIR]
 
 Exit status 0 on success; otherwise one line naming what went wrong.
 
@@ -107,6 +109,57 @@ def _credit_note(args: argparse.Namespace) -> None:
     )
 
 
+def _portal(args: argparse.Namespace) -> None:
+    import duckdb
+
+    from exporters.portal import build_portal
+    from orchestration.partitions import partition_key_of, period_start_of
+    from orchestration.runs import RunFailed
+
+    if not args.db.exists():
+        raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
+    period_start = period_start_of(partition_key_of(args.period)) if args.period else None
+    with duckdb.connect(str(args.db), read_only=True) as conn:
+        summary = build_portal(conn, args.out or args.db.parent, period_start)
+    print(f"Usage portal: {summary.index} ({summary.customer_pages} customer pages)")
+
+
+SIMULATION_SUMMARY_QUERY = """
+    select plan_id, currency, customers, current_revenue, candidate_revenue, difference,
+           percent_change, customers_over_threshold
+    from simulation.pricing_comparison_by_plan order by plan_id, currency
+"""
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    import duckdb
+
+    from orchestration.runs import RunFailed
+    from orchestration.simulation import run_pricing_simulation
+
+    if not args.db.exists():
+        raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
+    report_dir = run_pricing_simulation(
+        db_path=args.db,
+        candidate=args.candidate,
+        periods=args.periods,
+        threshold_percent=args.threshold,
+        data_dir=args.data_dir,
+    )
+    with duckdb.connect(str(args.db), read_only=True) as conn:
+        plans = conn.execute(SIMULATION_SUMMARY_QUERY).fetchall()
+    print(f"Pricing simulation of {args.candidate.name} over {args.periods} (vs invoiced):")
+    print(f"  {'plan':<12} {'customers':>9} {'current':>12} {'candidate':>12} {'change':>9}")
+    for plan, currency, customers, now, then, _, percent, over in plans:
+        change = "n/a" if percent is None else f"{percent:+.2f}%"
+        print(
+            f"  {plan:<12} {customers:>9} {now:>12} {then:>12} {change:>9} {currency}"
+            f"  ({over} paying more than {args.threshold:g} %)"
+        )
+    print(f"\nTable: simulation.pricing_comparison in {args.db}")
+    print(f"Report: {report_dir / 'pricing_simulation.html'} (+ CSVs)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billing", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +192,47 @@ def build_parser() -> argparse.ArgumentParser:
     credit.add_argument("--reason", required=True, help="why, as finance will read it")
     credit.add_argument("--as-of", default="", help="the note's date (ISO 8601, UTC if naive)")
     credit.set_defaults(handler=_credit_note)
+    portal = commands.add_parser(
+        "portal", help="write the customer usage portal and finance dashboard (static HTML)"
+    )
+    portal.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
+    portal.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: beside --db); pages go to OUT/portal/",
+    )
+    portal.add_argument(
+        "--period", default="", help="billing period YYYY-MM (default: the latest invoiced)"
+    )
+    portal.set_defaults(handler=_portal)
+
+    simulate = commands.add_parser(
+        "simulate", help="re-rate billed periods under a candidate catalog and compare revenue"
+    )
+    simulate.add_argument("--candidate", type=Path, required=True, help="the candidate catalog.yml")
+    simulate.add_argument(
+        "--periods", required=True, help="billed periods YYYY-MM or YYYY-MM..YYYY-MM"
+    )
+    simulate.add_argument(
+        "--db",
+        type=Path,
+        default=Path("data/output/billing.duckdb"),
+        help="the DuckDB warehouse file (default: data/output/billing.duckdb)",
+    )
+    simulate.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="reference CSVs to validate the candidate with (default: the warehouse's raw tables)",
+    )
+    simulate.add_argument(
+        "--threshold",
+        type=float,
+        default=10.0,
+        help="flag customers whose revenue would rise by more than this percent (default 10)",
+    )
+    simulate.set_defaults(handler=_simulate)
     return parser
 
 

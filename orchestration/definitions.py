@@ -9,7 +9,10 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 from orchestration.assets.delivery import invoice_emails
 from orchestration.assets.invoicing import invoice_pdfs, quickbooks_invoices, stripe_invoices
 from orchestration.assets.loading import reference_data, usage_events
+from orchestration.assets.portal import usage_portal
 from orchestration.assets.rating import billing_dbt_models, reporting_dbt_models
+from orchestration.assets.simulation import pricing_simulation
+from orchestration.assets.usage_health import usage_is_complete
 from orchestration.partitions import billing_periods
 from orchestration.project import billing_dbt_cli
 from orchestration.resources import BillingClock, BillingWarehouse
@@ -28,7 +31,8 @@ BILL_PERIOD_ASSETS = [
     reporting_dbt_models,
 ]
 SYNC_ASSETS = {"stripe": stripe_invoices, "quickbooks": quickbooks_invoices}
-ALL_ASSETS = [*BILL_PERIOD_ASSETS, *SYNC_ASSETS.values()]
+ANALYTICS_ASSETS = [usage_portal, pricing_simulation, usage_is_complete]
+ALL_ASSETS = [*BILL_PERIOD_ASSETS, *SYNC_ASSETS.values(), *ANALYTICS_ASSETS]
 
 bill_period_job = define_asset_job(
     "bill_period",
@@ -57,6 +61,15 @@ load_usage_job = define_asset_job(
     description="Load new landing files (each exactly once) and the reference data.",
 )
 
+simulate_pricing_job = define_asset_job(
+    "simulate_pricing",
+    selection=AssetSelection.assets(pricing_simulation),
+    description=(
+        "Re-rate billed periods under a candidate catalog (set candidate, periods and "
+        "threshold_percent in the launchpad) and compare with what was invoiced."
+    ),
+)
+
 
 def billing_resources(
     *, data_dir: str, db_path: str, output_dir: str, as_of: str = ""
@@ -71,7 +84,7 @@ def billing_resources(
 
 defs = Definitions(
     assets=ALL_ASSETS,
-    jobs=[bill_period_job, collect_payments_job, load_usage_job],
+    jobs=[bill_period_job, collect_payments_job, load_usage_job, simulate_pricing_job],
     schedules=[
         bill_period_after_invoice_grace(bill_period_job),
         collect_payments_after_payment_grace(collect_payments_job),

@@ -7,7 +7,7 @@ import pytest
 from dagster import AssetKey
 from dagster_dbt import get_asset_key_for_model
 
-from orchestration.assets.rating import billing_dbt_models, reporting_dbt_models
+from orchestration.assets.rating import billing_dbt_models
 from orchestration.definitions import defs
 
 
@@ -34,11 +34,11 @@ def test_dbt_models_depend_on_the_loaders_and_tests_are_checks() -> None:
 
 def test_the_ledger_and_reconciliation_follow_the_sync_and_fail_loudly() -> None:
     graph = defs.resolve_asset_graph()
-    ledger = get_asset_key_for_model([reporting_dbt_models], "fct_revenue_ledger")
+    ledger = get_asset_key_for_model([billing_dbt_models], "fct_revenue_ledger")
     assert AssetKey(["stripe_invoices"]) in graph.get(ledger).parent_keys
     register = get_asset_key_for_model([billing_dbt_models], "fct_invoice_register")
     assert register in graph.get(AssetKey(["stripe_invoices"])).parent_keys
-    reconciliation = get_asset_key_for_model([reporting_dbt_models], "rpt_reconciliation")
+    reconciliation = get_asset_key_for_model([billing_dbt_models], "rpt_reconciliation")
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == reconciliation}
     assert "accepted_values_rpt_reconciliation_ok__True" in checks
 
