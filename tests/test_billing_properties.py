@@ -39,6 +39,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from loaders import load_landing_files, load_reference_data
+from orchestration.assets.rating import ensure_record_tables
 
 SETUPS = 25
 PERIOD = "2026-10"
@@ -364,6 +365,7 @@ def random_company(tmp_path_factory: pytest.TempPathFactory) -> Billed:
     with duckdb.connect(str(db_path)) as conn:
         load_reference_data(conn, data_dir)
         load_landing_files(conn, data_dir, as_of=AS_OF)
+        ensure_record_tables(conn)
     dbt_vars = json.dumps({"period": PERIOD, "as_of": AS_OF.isoformat(sep=" ")})
     built = _dbt(db_path, "build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars)
     assert built.returncode == 0, built.stdout[-4000:]

@@ -7,9 +7,12 @@ is billed in its period; every invoice adds up; nothing is numbered twice.
 
 import duckdb
 import pytest
+from pypdf import PdfReader
 
 from data.generate_sample import SampleSummary, generate_sample
+from exporters.money import format_money
 from orchestration.runs import Deployment, run_billing_period
+from tests.pdf_pages import ink_fraction, rasterize
 
 AS_OF = "2026-11-05T00:00:00Z"
 
@@ -96,3 +99,20 @@ def test_each_finalized_invoice_has_one_pdf(sample) -> None:
     pdfs = list((deployment.output_dir / "invoices").glob("INV-*.pdf"))
     assert len(pdfs) == 119
     assert all(path.stat().st_size > 5_000 for path in pdfs)
+
+
+def test_the_largest_sample_invoice_renders_with_its_number_and_total(sample, tmp_path) -> None:
+    """The sample's PDF with the most to show, drawn as an image and read back as text."""
+    _, deployment = sample
+    ((number, total, currency),) = _query(
+        deployment,
+        "select invoice_number, total, currency from main.fct_invoice_register "
+        "where status = 'finalized' order by line_count desc, total desc limit 1",
+    )
+    pdf = deployment.output_dir / "invoices" / f"{number}.pdf"
+    (page, *_) = rasterize(pdf)
+    page.save(tmp_path / f"{number}.png")
+    assert 0.02 < ink_fraction(page) < 0.4
+    text = " ".join(page_text.extract_text() for page_text in PdfReader(pdf).pages)
+    assert number in text
+    assert format_money(total, currency) in text

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import duckdb
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
@@ -78,13 +79,17 @@ def periods_with_late_events(warehouse: BillingWarehouse, before: str) -> list[s
     return [row[0] for row in rows]
 
 
-def prepare_warehouse_records(warehouse: BillingWarehouse) -> None:
+def ensure_record_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the record tables dbt reads but only commands and exporters write."""
+    ensure_finance_tables(conn)
+    create_stripe_tables(conn)
+    create_quickbooks_tables(conn)
+    ensure_delivery_table(conn)
+
+
+def prepare_warehouse_records(warehouse: BillingWarehouse) -> None:
     with warehouse.connect() as conn:
-        ensure_finance_tables(conn)
-        create_stripe_tables(conn)
-        create_quickbooks_tables(conn)
-        ensure_delivery_table(conn)
+        ensure_record_tables(conn)
 
 
 @dbt_assets(

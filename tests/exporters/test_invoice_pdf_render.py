@@ -7,15 +7,13 @@ shape dbt writes them. A second, long invoice checks the page footer.
 
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
-from PIL import Image
 from pypdf import PdfReader
 
 from exporters.invoice_documents import InvoiceDocument, InvoiceLine
 from exporters.invoice_pdf import render_invoice_pdf
+from tests.pdf_pages import ink_fraction, rasterize
 
 SPAN = "Oct 1–Oct 31"
 # line_type, meter_id, description, quantity, unit_price, amount
@@ -85,21 +83,6 @@ def long_invoice(usd_invoice: InvoiceDocument) -> InvoiceDocument:
         tax_total=zero,
         total=total,
     )
-
-
-def rasterize(pdf_path: Path, scale: float = 2.0) -> list[Image.Image]:
-    """Each page as an RGB image (scale 2 = 144 dpi)."""
-    pdf = pdfium.PdfDocument(pdf_path)
-    try:
-        return [page.render(scale=scale).to_pil().convert("RGB") for page in pdf]
-    finally:
-        pdf.close()
-
-
-def ink_fraction(image: Image.Image) -> float:
-    """The share of pixels that are not (near) white."""
-    histogram = image.convert("L").histogram()
-    return sum(histogram[:240]) / (image.width * image.height)
 
 
 def test_the_invoice_page_is_drawn_and_reads_right(realistic_invoice, tmp_path) -> None:
