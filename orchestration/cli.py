@@ -69,13 +69,14 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _sync(args: argparse.Namespace) -> None:
-    from orchestration.runs import Deployment, RunFailed, sync_billing_period
+    from orchestration.runs import Deployment, RunFailed, book_billing_period, sync_billing_period
 
     if not args.db.exists():
         raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
     deployment = Deployment.beside_database(Path(), args.db)
     periods = _finalized_periods(args.db)
     failures: list[str] = []
+    synced_live: set[str] = set()
     for provider in args.providers:
         for period in periods:
             report = sync_billing_period(deployment, provider, period, args.as_of)
@@ -83,6 +84,12 @@ def _sync(args: argparse.Namespace) -> None:
             for line in report.lines:
                 print(f"  {line}")
             failures.extend(f"{provider}: {line}" for line in report.failures)
+            if report.mode == "live":
+                synced_live.add(period)
+    for period in sorted(synced_live):
+        book_billing_period(deployment, period, args.as_of)
+    if synced_live:
+        print(f"Booked in fct_revenue_ledger and fct_invoices: {', '.join(sorted(synced_live))}")
     if failures:
         raise RunFailed(f"{len(failures)} invoice(s) could not be synced; first: {failures[0]}")
 

@@ -116,8 +116,12 @@ def run_billing_period(deployment: Deployment, period: str, as_of: str = "") -> 
 
 @dataclass(frozen=True)
 class SyncReport:
-    """One line per invoice, and the lines of the invoices that could not be synced."""
+    """One line per invoice, and the lines of the invoices that could not be synced.
 
+    `mode` is "live" when the provider was called, "outbox" when the requests were
+    only written down (nothing changed that the reporting models read)."""
+
+    mode: str
     lines: tuple[str, ...]
     failures: tuple[str, ...]
 
@@ -125,9 +129,12 @@ class SyncReport:
 def sync_billing_period(
     deployment: Deployment, provider: str, period: str, as_of: str = ""
 ) -> SyncReport:
-    """Hand the period's finalized invoices to one provider (or its outbox)."""
+    """Hand the period's finalized invoices to one provider (or its outbox).
+
+    What the provider reported reaches the ledger and the invoices' status
+    through `book_billing_period`, once for all providers."""
     asset = SYNC_ASSETS[provider]
-    result = _materialize([asset, reporting_dbt_models], deployment, period, as_of)
+    result = _materialize([asset], deployment, period, as_of)
     (materialization,) = result.asset_materializations_for_node(asset.op.name)
     failed = [
         evaluation.metadata["failed"].value
@@ -135,9 +142,16 @@ def sync_billing_period(
         if not evaluation.passed
     ]
     return SyncReport(
+        mode=materialization.metadata["mode"].value,
         lines=tuple(materialization.metadata["report"].value.splitlines()),
         failures=tuple(line for text in failed for line in text.splitlines()),
     )
+
+
+def book_billing_period(deployment: Deployment, period: str, as_of: str = "") -> None:
+    """Rebuild the models that read the exporters' records and credit notes for the
+    period: invoice status, revenue ledger, revenue recognition, reconciliation."""
+    _materialize([reporting_dbt_models], deployment, period, as_of)
 
 
 def credit_invoice(
@@ -159,5 +173,5 @@ def credit_invoice(
             "select period_start from main.fct_invoice_register where invoice_number = ?",
             [invoice_number],
         ).fetchone()
-    _materialize([reporting_dbt_models], deployment, period_start.strftime("%Y-%m"), as_of)
+    book_billing_period(deployment, period_start.strftime("%Y-%m"), as_of)
     return note
