@@ -2,8 +2,13 @@
 
 The PDF, the Stripe requests and the QuickBooks requests are all built from an
 `InvoiceDocument`, so they cannot disagree about what an invoice says. Reading
-is two queries on the dbt marts (headers with their customer, then all lines)
-rather than one per invoice, because a period can hold thousands of invoices.
+is three queries (headers with their customer, all lines, all credit notes)
+rather than some per invoice, because a period can hold thousands of invoices.
+
+An issued invoice never changes; finance's credit notes against it
+(`raw.credit_notes`, written by `billing credit-note`) come with the document
+so the syncs can void or credit it at the provider. The PDF shows the invoice
+as issued and ignores them.
 """
 
 from collections import defaultdict
@@ -95,6 +100,15 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
+class CreditNoteRef:
+    """A credit note issued against an invoice; `voids_invoice` when it credits all still due."""
+
+    credit_note_id: str
+    amount: Decimal
+    voids_invoice: bool
+
+
+@dataclass(frozen=True)
 class InvoiceDocument:
     """Everything a rendered or synced invoice says, as of one read of the marts."""
 
@@ -119,6 +133,7 @@ class InvoiceDocument:
     tax_total: Decimal
     total: Decimal
     lines: tuple[InvoiceLine, ...]
+    credit_notes: tuple[CreditNoteRef, ...] = ()
 
     @property
     def period_last_day(self) -> date:
@@ -128,6 +143,16 @@ class InvoiceDocument:
     @property
     def is_finalized(self) -> bool:
         return self.status == "finalized"
+
+    @property
+    def voiding_credit_note(self) -> CreditNoteRef | None:
+        """The credit note that voids this invoice, if one does."""
+        return next((note for note in self.credit_notes if note.voids_invoice), None)
+
+    @property
+    def partial_credit_notes(self) -> tuple[CreditNoteRef, ...]:
+        """Credit notes for part of the amount due, in the order they were issued."""
+        return tuple(note for note in self.credit_notes if not note.voids_invoice)
 
     def require_number(self) -> str:
         """The invoice number, or an error: only finalized invoices have one and may be sent."""
@@ -162,11 +187,13 @@ def read_invoice_documents(
     """Read a period's invoices with their customer, seller and lines.
 
     Ordered by invoice number, then customer (drafts have no number yet).
+    Each document carries the credit notes issued against it, oldest first.
     """
     if status not in INVOICE_STATUSES:
         raise ValueError(f"status must be one of {INVOICE_STATUSES}, got {status!r}")
     seller_name = _read_company_name(conn)
     lines_by_invoice = _read_lines(conn, period_start, status)
+    notes_by_invoice = _read_credit_notes(conn, period_start)
     header_sql = f"""
         select {", ".join(f"i.{c}" for c in _HEADER_COLUMNS)},
                c.customer_id is not null as customer_found,
@@ -186,14 +213,25 @@ def read_invoice_documents(
                 "is not in dim_customers"
             )
         customer = dict(zip(_CUSTOMER_COLUMNS, customer_values, strict=True))
+        invoice_id = header["invoice_id"]
         documents.append(
-            _document(header, customer, seller_name, lines_by_invoice[header["invoice_id"]])
+            _document(
+                header,
+                customer,
+                seller_name,
+                lines_by_invoice[invoice_id],
+                notes_by_invoice.get(invoice_id, []),
+            )
         )
     return documents
 
 
 def _document(
-    header: dict, customer: dict, seller_name: str, lines: list[InvoiceLine]
+    header: dict,
+    customer: dict,
+    seller_name: str,
+    lines: list[InvoiceLine],
+    credit_notes: list[CreditNoteRef],
 ) -> InvoiceDocument:
     return InvoiceDocument(
         invoice_id=header["invoice_id"],
@@ -224,6 +262,7 @@ def _document(
         tax_total=header["tax_total"],
         total=header["total"],
         lines=tuple(lines),
+        credit_notes=tuple(credit_notes),
     )
 
 
@@ -265,3 +304,30 @@ def _read_lines(
             )
         )
     return lines
+
+
+def _read_credit_notes(
+    conn: duckdb.DuckDBPyConnection, period_start: date
+) -> dict[str, list[CreditNoteRef]]:
+    """The period's credit notes by invoice id; none before the first note created the table."""
+    (exists,) = conn.execute(
+        """
+        select count(*) from information_schema.tables
+        where table_schema = 'raw' and table_name = 'credit_notes'
+        """
+    ).fetchone()
+    if not exists:
+        return {}
+    sql = """
+        select n.invoice_id, n.credit_note_id, n.amount, n.voids_invoice
+        from raw.credit_notes as n
+        join main.fct_invoice_register as i on i.invoice_id = n.invoice_id
+        where i.period_start = ?
+        order by n.credit_note_sequence
+    """
+    notes: dict[str, list[CreditNoteRef]] = defaultdict(list)
+    for invoice_id, credit_note_id, amount, voids_invoice in conn.execute(
+        sql, [period_start]
+    ).fetchall():
+        notes[invoice_id].append(CreditNoteRef(credit_note_id, amount, voids_invoice))
+    return notes

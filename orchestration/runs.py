@@ -139,7 +139,7 @@ def sync_billing_period(
     failed = [
         evaluation.metadata["failed"].value
         for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
+        if not evaluation.passed and evaluation.asset_key == asset.key
     ]
     return SyncReport(
         mode=materialization.metadata["mode"].value,

@@ -25,6 +25,7 @@ from dagster import (
 
 from loaders import load_catalog
 from loaders.catalog import CATALOG_FILE
+from loaders.catalog_models import Settings
 from loaders.events import LANDING_DIR
 from orchestration.resources import BillingWarehouse
 
@@ -51,7 +52,7 @@ def _period_request(
     return RunRequest(run_key=f"{job_name}:{partition_key}", partition_key=partition_key)
 
 
-def _settings(warehouse: BillingWarehouse):
+def _settings(warehouse: BillingWarehouse) -> Settings:
     return load_catalog(Path(warehouse.data_dir) / CATALOG_FILE).settings
 
 

@@ -123,6 +123,15 @@ class StripeGateway:
             lambda: self._client.raw_request("get", f"/v1/invoices/{invoice_id}"),
         )
 
+    def list_credit_notes(self, invoice_id: str) -> list[dict]:
+        """The credit notes Stripe holds for an invoice (ours never number more than 100)."""
+        return self._with_retries(
+            "list_credit_notes",
+            lambda: self._client.raw_request(
+                "get", "/v1/credit_notes", invoice=invoice_id, limit=100
+            ),
+        )["data"]
+
     def _with_retries(self, step: str, call: Callable[[], stripe.StripeResponse]) -> dict:
         attempt = 1
         while True:

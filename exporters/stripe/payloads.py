@@ -20,7 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
-from exporters.invoice_documents import InvoiceDataError, InvoiceDocument, check_balances
+from exporters.invoice_documents import (
+    CreditNoteRef,
+    InvoiceDataError,
+    InvoiceDocument,
+    check_balances,
+)
 from exporters.money import to_minor_units
 from exporters.references import substitute_ids
 
@@ -65,6 +70,40 @@ def build_payment_request(number: str) -> StripeRequest:
         path="/v1/invoices/{{invoice.id}}/pay",
         params={},
         idempotency_key=f"{number}:pay_invoice",
+    )
+
+
+def build_credit_note_request(doc: InvoiceDocument, note: CreditNoteRef) -> StripeRequest:
+    """A Stripe credit note for part of an open invoice, before it is charged.
+
+    On an open invoice a credit note lowers `amount_due` and `amount_remaining`
+    (its `pre_payment_amount`), so the later charge is the total less every
+    credit. Our note's id is in the key and the metadata.
+    """
+    number = doc.require_number()
+    step = f"credit_note:{note.credit_note_id}"
+    return StripeRequest(
+        step=step,
+        method="POST",
+        path="/v1/credit_notes",
+        params={
+            "invoice": "{{invoice.id}}",
+            "amount": to_minor_units(note.amount, doc.currency),
+            "memo": f"Credit note {note.credit_note_id} on invoice {number}",
+            "metadata": {"invoice_number": number, "credit_note_id": note.credit_note_id},
+        },
+        idempotency_key=f"{number}:{step}",
+    )
+
+
+def build_void_request(number: str, note: CreditNoteRef) -> StripeRequest:
+    """Void an open invoice that `note` credits in full: it can then never be charged."""
+    return StripeRequest(
+        step="void_invoice",
+        method="POST",
+        path="/v1/invoices/{{invoice.id}}/void",
+        params={},
+        idempotency_key=f"{number}:void_invoice:{note.credit_note_id}",
     )
 
 

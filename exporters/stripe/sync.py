@@ -14,6 +14,14 @@ on a re-run.
 Nothing is charged unless Stripe's `amount_due` and currency equal our total
 in minor units: a difference is recorded as that invoice's error on every run.
 
+Finance's credit notes reach Stripe before any charge. An invoice a credit
+note voids is never created in Stripe if it is not there yet, and is voided
+there if it is open; it is never charged. A credit note for part of an
+invoice becomes a Stripe credit note on the open invoice, which lowers its
+`amount_due` and `amount_remaining`, so the charge is our total less the
+credits. Both requests carry keys made of our invoice number and credit note
+id, and are recorded like the other steps.
+
 A card decline is an outcome, not a sync failure: it is booked as
 `payment_failed`, the Stripe invoice stays open and is not charged again by
 later runs (they only poll it, and book `payment` if it was paid meanwhile).
@@ -30,7 +38,7 @@ from decimal import Decimal
 
 import duckdb
 
-from exporters.invoice_documents import InvoiceDataError, InvoiceDocument
+from exporters.invoice_documents import CreditNoteRef, InvoiceDataError, InvoiceDocument
 from exporters.money import minor_units, to_minor_units
 from exporters.stripe.gateway import (
     RetryPolicy,
@@ -41,8 +49,10 @@ from exporters.stripe.gateway import (
 from exporters.stripe.payloads import (
     StripeRequest,
     bind_references,
+    build_credit_note_request,
     build_payment_request,
     build_stripe_requests,
+    build_void_request,
 )
 from exporters.stripe.state import (
     InvoiceProgress,
@@ -152,6 +162,8 @@ class StripeInvoiceSync:
         result.stripe_invoice_id, result.stripe_status = progress.stripe_invoice_id, progress.status
         if progress.status == "paid" and self._state.has_outcome(number, "payment"):
             return result
+        if progress.status == "void" and doc.voiding_credit_note:
+            return result
         try:
             self._advance(run, requests)
         except StripeRequestFailed as failure:
@@ -169,8 +181,25 @@ class StripeInvoiceSync:
         self._bind_known_ids(run, requests)
         invoice = None
         if run.progress.status in (None, "draft"):
+            voiding = run.doc.voiding_credit_note
+            if voiding:
+                self._leave_unsent(run, voiding)
+                return
             invoice = self._create_and_finalize(run, requests)
         self._settle(run, invoice)
+
+    def _leave_unsent(self, run: _InvoiceRun, voiding: CreditNoteRef) -> None:
+        """An invoice voided before Stripe finalized it is never finalized there."""
+        draft = run.ids.get("invoice")
+        if draft:
+            run.result.actions.append(
+                f"void by credit note {voiding.credit_note_id}: draft {draft} left unfinalized, "
+                "never charged"
+            )
+        else:
+            run.result.actions.append(
+                f"void by credit note {voiding.credit_note_id}: not sent to Stripe"
+            )
 
     def _bind_known_ids(self, run: _InvoiceRun, requests: list[StripeRequest]) -> None:
         creating = {
@@ -224,18 +253,34 @@ class StripeInvoiceSync:
             run.result.actions.append(f"{verb} {kind} {answer['id']}")
 
     def _settle(self, run: _InvoiceRun, invoice: dict | None) -> None:
-        """Check the amount, then charge a due open invoice or book what Stripe reports."""
+        """Apply credit notes, check the amount, then charge a due open invoice or book
+        what Stripe reports."""
         failed_before = self._state.has_outcome(run.number, "payment_failed")
+        voiding = run.doc.voiding_credit_note
+        unsent_notes = self._unsent_credit_notes(run)
         if invoice is None:
             awaiting = run.progress.status == "open" and not failed_before
-            if awaiting and not self._is_due(run.doc):
+            if awaiting and not (voiding or unsent_notes or self._is_due(run.doc)):
                 run.result.actions.append(f"payment due {run.doc.due_on.isoformat()}")
                 return
             invoice = self._gateway.retrieve_invoice(run.ids["invoice"])
+        if invoice["status"] == "open" and unsent_notes:
+            for note in unsent_notes:
+                self._send_credit_note(run, note)
+            invoice = self._gateway.retrieve_invoice(run.ids["invoice"])
+        if voiding and invoice["status"] in ("open", "void"):
+            self._void(run, invoice, voiding)
+            return
         self._check_amount_due(run, invoice)
         status = invoice["status"]
         if status == "paid":
             self._book_payment(run, invoice, step=run.progress.step)
+            if voiding or unsent_notes:
+                notes = ", ".join(n.credit_note_id for n in (voiding, *unsent_notes) if n)
+                raise StripeDisagrees(
+                    f"Stripe invoice {invoice['id']} was paid before credit note(s) {notes} "
+                    "reached it; refund the customer by hand"
+                )
         elif status != "open":
             raise StripeDisagrees(
                 f"Stripe invoice {invoice['id']} is {status}, ours is finalized; not charged"
@@ -246,6 +291,71 @@ class StripeInvoiceSync:
             run.result.actions.append(f"payment due {run.doc.due_on.isoformat()}")
         else:
             self._pay(run, invoice)
+
+    def _partial_credit_notes(self, run: _InvoiceRun) -> list[tuple[CreditNoteRef, bool]]:
+        """Our partial credit notes, oldest first, each with whether Stripe has it (recorded)."""
+        keys = {self._credit_note_key(run, note): note for note in run.doc.partial_credit_notes}
+        sent = self._state.stripe_ids(keys)
+        return [(note, key in sent) for key, note in keys.items()]
+
+    def _unsent_credit_notes(self, run: _InvoiceRun) -> list[CreditNoteRef]:
+        return [note for note, sent in self._partial_credit_notes(run) if not sent]
+
+    def _sent_credit_total(self, run: _InvoiceRun) -> int:
+        """Minor units of our partial credit notes that Stripe has."""
+        return sum(
+            to_minor_units(note.amount, run.doc.currency)
+            for note, sent in self._partial_credit_notes(run)
+            if sent
+        )
+
+    def _send_credit_note(self, run: _InvoiceRun, note: CreditNoteRef) -> None:
+        """Create the Stripe credit note, or adopt the one an unrecorded earlier run made.
+
+        The idempotency key covers a lost reply for 24 hours; the lookup by
+        `metadata.credit_note_id` covers a crash before the answer was
+        recorded, at any later time.
+        """
+        request = bind_references(build_credit_note_request(run.doc, note), run.ids)
+        assert request.idempotency_key is not None
+        existing = [
+            stripe_note
+            for stripe_note in self._gateway.list_credit_notes(run.ids["invoice"])
+            if stripe_note["metadata"].get("credit_note_id") == note.credit_note_id
+        ]
+        answer = existing[0] if existing else self._gateway.send(request)
+        created = StripeObject(request.idempotency_key, "credit_note", answer["id"])
+        self._record(run, request.step, new_object=created)
+        verb = "found credit note" if existing else "credit note"
+        run.result.actions.append(
+            f"{verb} {answer['id']} for {note.credit_note_id} ({note.amount} {run.doc.currency})"
+        )
+
+    def _void(self, run: _InvoiceRun, invoice: dict, voiding: CreditNoteRef) -> None:
+        """Void the open Stripe invoice a credit note voids; record one voided already."""
+        request = bind_references(build_void_request(run.number, voiding), run.ids)
+        assert request.idempotency_key is not None
+        if invoice["status"] == "open":
+            invoice = self._gateway.send(request)
+            verb = "voided"
+        else:
+            verb = "found void"
+        self._record(
+            run,
+            request.step,
+            status=invoice["status"],
+            new_object=StripeObject(request.idempotency_key, "void", invoice["id"]),
+        )
+        run.result.actions.append(
+            f"{verb} {invoice['id']} (credit note {voiding.credit_note_id}), never charged"
+        )
+
+    @staticmethod
+    def _credit_note_key(run: _InvoiceRun, note: CreditNoteRef) -> str:
+        """Our key for a Stripe credit note: its request's idempotency key."""
+        key = build_credit_note_request(run.doc, note).idempotency_key
+        assert key is not None
+        return key
 
     def _pay(self, run: _InvoiceRun, invoice: dict) -> None:
         request = bind_references(build_payment_request(run.number), run.ids)
@@ -285,8 +395,9 @@ class StripeInvoiceSync:
         occurred_at: datetime,
         failure_code: str | None,
     ) -> PaymentOutcome:
-        """The amount is Stripe's (paid, or due when the charge failed), in our decimal form."""
-        minor = invoice["amount_paid"] if outcome == "payment" else invoice["amount_due"]
+        """The amount is Stripe's (paid, or what remained due when the charge failed), in our
+        decimal form: the total less credit notes."""
+        minor = invoice["amount_paid"] if outcome == "payment" else invoice["amount_remaining"]
         return PaymentOutcome(
             invoice_number=run.number,
             outcome=outcome,
@@ -298,12 +409,22 @@ class StripeInvoiceSync:
         )
 
     def _check_amount_due(self, run: _InvoiceRun, invoice: dict) -> None:
-        expected = to_minor_units(run.doc.total, run.doc.currency)
+        """Stripe's amount due (and, while open, remaining) must be our total less the
+        credit notes Stripe has: what fct_invoices says is still due."""
+        total = to_minor_units(run.doc.total, run.doc.currency)
+        credited = self._sent_credit_total(run)
+        expected = total - credited
         currency = run.doc.currency.lower()
-        if (invoice["amount_due"], invoice["currency"]) != (expected, currency):
+        remaining = invoice["amount_remaining"] if invoice["status"] == "open" else expected
+        if (invoice["amount_due"], remaining, invoice["currency"]) != (
+            expected,
+            expected,
+            currency,
+        ):
+            less = f" less {credited} credited" if credited else ""
             raise StripeDisagrees(
                 f"Stripe invoice {invoice['id']} is due {invoice['amount_due']} "
-                f"{invoice['currency']} minor units, our total is {expected} {currency}; "
+                f"{invoice['currency']} minor units, our total is {total} {currency}{less}; "
                 "not charged"
             )
 

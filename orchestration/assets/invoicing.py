@@ -15,18 +15,15 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from dagster_dbt import get_asset_key_for_model
 
 from exporters.invoice_documents import read_invoice_documents
 from exporters.invoice_pdf import render_invoice_pdfs
 from exporters.invoice_sync import PROVIDERS, sync_invoices
 from orchestration.assets.loading import DUCKDB_WRITERS
-from orchestration.assets.rating import billing_dbt_models
+from orchestration.assets.rating import INVOICE_REGISTER
 from orchestration.partitions import ONE_PERIOD_PER_RUN, billing_periods, period_start_of
 from orchestration.resources import BillingClock, BillingWarehouse
 
-# Exporters read the register: what was issued, whatever happened to it since.
-INVOICE_REGISTER = get_asset_key_for_model([billing_dbt_models], "fct_invoice_register")
 EVERY_INVOICE_SYNCED = "every_invoice_synced"
 
 

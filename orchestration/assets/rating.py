@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from exporters.invoice_email import ensure_delivery_table
 from exporters.quickbooks.state import create_sync_tables as create_quickbooks_tables
@@ -31,6 +31,8 @@ from orchestration.project import billing_dbt_project
 from orchestration.resources import BillingClock, BillingWarehouse
 
 REPORTING = "tag:reporting"
+# Views upstream of the reporting models (dbt's intersection of the two selectors).
+VIEWS_REPORTING_READS = "+tag:reporting,config.materialized:view"
 
 # Finalized periods with loaded events that their last run did not see: the
 # events that arrived late (SPEC rule 10). Counted per period, because loading
@@ -59,9 +61,12 @@ _PERIODS_WITH_LATE_EVENTS = """
 """
 
 
+def _dbt_vars(period: str, clock: BillingClock) -> str:
+    return json.dumps({"period": period, "as_of": clock.now().isoformat(sep=" ")})
+
+
 def _build_args(period: str, clock: BillingClock) -> list[str]:
-    dbt_vars = json.dumps({"period": period, "as_of": clock.now().isoformat(sep=" ")})
-    return ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
+    return ["build", "--exclude-resource-type", "unit_test", "--vars", _dbt_vars(period, clock)]
 
 
 def periods_with_late_events(warehouse: BillingWarehouse, before: str) -> list[str]:
@@ -119,6 +124,10 @@ def billing_dbt_models(
     yield from dbt.cli(_build_args(period, clock), context=context).stream()
 
 
+# The exporters read the register; its key in a run's selection means the rating ran.
+INVOICE_REGISTER = get_asset_key_for_model([billing_dbt_models], "fct_invoice_register")
+
+
 @dbt_assets(
     manifest=billing_dbt_project.manifest_path,
     project=billing_dbt_project,
@@ -137,4 +146,10 @@ def reporting_dbt_models(
     os.environ["BILLING_DB"] = str(warehouse.db_path)
     prepare_warehouse_records(warehouse)
     period = period_of(context.partition_key)
+    if INVOICE_REGISTER not in (context.run.asset_selection or set()):
+        # Run on its own (after a sync or a credit note), perhaps for another period
+        # than the last rating run: the intermediate views it reads are compiled
+        # for that run's period, so they are re-created for this one first.
+        views = ["run", "--select", VIEWS_REPORTING_READS, "--vars", _dbt_vars(period, clock)]
+        dbt.cli(views, manifest=billing_dbt_project.manifest_path).wait()
     yield from dbt.cli(_build_args(period, clock), context=context).stream()

@@ -8,10 +8,12 @@ import duckdb
 import pytest
 
 from exporters.invoice_documents import (
+    CreditNoteRef,
     InvoiceDataError,
     check_balances,
     read_invoice_documents,
 )
+from loaders.credit_notes import ensure_finance_tables
 
 
 def test_finalized_invoices_come_in_number_order(documents):
@@ -72,3 +74,35 @@ def test_check_balances_refuses_inconsistent_invoices(usd_invoice, zero_invoice)
         check_balances(replace(usd_invoice, total=Decimal("635.95")))
     with pytest.raises(InvoiceDataError, match="tax = 635.97"):
         check_balances(replace(usd_invoice, tax_total=Decimal("48.48")))
+
+
+def test_documents_carry_their_credit_notes_oldest_first(warehouse, period, tmp_path: Path):
+    copy = tmp_path / "credited.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as conn:
+        ensure_finance_tables(conn)
+        assert all(doc.credit_notes == () for doc in read_invoice_documents(conn, period))
+        for sequence, number, amount, voids in [
+            (1, "INV-000002", "61790", True),
+            (2, "INV-000001", "35.96", False),
+            (3, "INV-000001", "600.00", True),
+        ]:
+            invoice_id, customer_id, currency = conn.execute(
+                "select invoice_id, customer_id, currency from main.fct_invoice_register "
+                "where invoice_number = ?",
+                [number],
+            ).fetchone()
+            conn.execute(
+                "insert into raw.credit_notes values (?, ?, ?, ?, ?, ?, ?, ?, 'test', now())",
+                [f"CN-{sequence:06d}", sequence, invoice_id, number, customer_id, currency,
+                 Decimal(amount), voids],
+            )  # fmt: skip
+        usd, jpy, zero = read_invoice_documents(conn, period)
+    assert usd.credit_notes == (
+        CreditNoteRef("CN-000002", Decimal("35.96"), voids_invoice=False),
+        CreditNoteRef("CN-000003", Decimal("600.00"), voids_invoice=True),
+    )
+    assert usd.partial_credit_notes == usd.credit_notes[:1]
+    assert usd.voiding_credit_note == usd.credit_notes[1]
+    assert jpy.voiding_credit_note == CreditNoteRef("CN-000001", Decimal("61790"), True)
+    assert (zero.credit_notes, zero.voiding_credit_note) == ((), None)

@@ -6,7 +6,11 @@ Behaviour that matters to billing is Stripe's: invoice items attach to a draft
 invoice with `invoice=`; a new invoice pulls in pending items only with
 `pending_invoice_items_behavior=include`; finalizing computes `amount_due`
 from the lines and marks a zero-total invoice paid; paying charges the
-customer's card or answers 402 `card_declined`, leaving the invoice open.
+customer's card (its `amount_remaining`) or answers 402 `card_declined`,
+leaving the invoice open. A credit note on an open invoice first lowers its
+`amount_due` and `amount_remaining` (the note's `pre_payment_amount`); the
+rest (`post_payment_amount`) must be refunded, credited to the customer's
+balance or marked out of band, as Stripe requires.
 """
 
 import re
@@ -76,8 +80,10 @@ class StripeAccount:
         self.invoices: dict[str, dict] = {}
         self.payment_intents: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}
+        self.credit_notes: dict[str, dict] = {}
         self.declining: set[str] = set()
         self._invoice_sequence = 0
+        self._credit_note_sequence = 0
 
     # customers
 
@@ -214,6 +220,8 @@ class StripeAccount:
             "amount_remaining": 0,
             "amount_shipping": 0,
             "attempt_count": 0,
+            "pre_payment_credit_notes_amount": 0,
+            "post_payment_credit_notes_amount": 0,
             "attempted": False,
             "auto_advance": _bool(
                 params, "auto_advance", collection_method == "charge_automatically"
@@ -307,7 +315,7 @@ class StripeAccount:
             )
         now = _now()
         if _bool(params, "paid_out_of_band", False):
-            invoice["amount_paid"] = invoice["amount_due"]
+            invoice["amount_paid"] += invoice["amount_remaining"]
             self._mark_paid(invoice, now)
             return invoice
         customer = self.customers[invoice["customer"]]
@@ -329,7 +337,7 @@ class StripeAccount:
                     "payment_intent": intent,
                 },
             )
-        invoice["amount_paid"] = invoice["amount_due"]
+        invoice["amount_paid"] += invoice["amount_remaining"]
         self._mark_paid(invoice, now)
         return invoice
 
@@ -342,6 +350,151 @@ class StripeAccount:
         invoice.update(status="void", amount_remaining=0)
         invoice["status_transitions"]["voided_at"] = _now()
         return invoice
+
+    # credit notes
+
+    def create_credit_note(self, params: dict) -> dict:
+        """Issue a credit note on a finalized invoice, by `amount` or by `lines`."""
+        invoice_id = params.get("invoice")
+        if not invoice_id:
+            raise missing_param("invoice")
+        if invoice_id not in self.invoices:
+            raise no_such("invoice", invoice_id, param="invoice")
+        invoice = self.invoices[invoice_id]
+        amount = self._credit_note_amount(params)
+        if invoice["status"] not in ("open", "paid"):
+            raise invalid_state(
+                f"Invoice {invoice_id} is {invoice['status']}: credit notes can only be "
+                "issued for open or paid invoices.",
+            )
+        creditable = (
+            invoice["total"]
+            - invoice["pre_payment_credit_notes_amount"]
+            - invoice["post_payment_credit_notes_amount"]
+        )
+        if amount > creditable:
+            raise invalid_param(
+                "amount",
+                f"The credit note amount ({amount}) cannot exceed the invoice's remaining "
+                f"creditable amount ({creditable}).",
+                code="parameter_invalid_integer",
+            )
+        pre_payment = min(amount, invoice["amount_remaining"]) if invoice["status"] == "open" else 0
+        post_payment = amount - pre_payment
+        settled = sum(
+            _int(params, name) or 0
+            for name in ("credit_amount", "refund_amount", "out_of_band_amount")
+        )
+        if settled != post_payment:
+            raise invalid_param(
+                "amount",
+                f"The sum of credit_amount, refund_amount and out_of_band_amount ({settled}) "
+                f"must equal the credit note's post-payment amount ({post_payment}): only "
+                f"{invoice['amount_remaining']} remains due on invoice {invoice_id}.",
+                code="parameter_invalid_integer",
+            )
+        now = _now()
+        customer = self.customers[invoice["customer"]]
+        self._credit_note_sequence += 1
+        note = {
+            "id": _new_id("cn"),
+            "object": "credit_note",
+            "amount": amount,
+            "amount_shipping": 0,
+            "created": now,
+            "currency": invoice["currency"],
+            "customer": invoice["customer"],
+            "customer_balance_transaction": None,
+            "discount_amount": 0,
+            "discount_amounts": [],
+            "effective_at": now,
+            "invoice": invoice_id,
+            "livemode": False,
+            "memo": params.get("memo"),
+            "metadata": _metadata(params),
+            "number": f"{customer['invoice_prefix']}-CN-{self._credit_note_sequence:02d}",
+            "out_of_band_amount": _int(params, "out_of_band_amount"),
+            "pdf": f"https://pay.stripe.com/credit_notes/test_{invoice_id}/pdf",
+            "post_payment_amount": post_payment,
+            "pre_payment_amount": pre_payment,
+            "reason": params.get("reason"),
+            "refunds": [],
+            "shipping_cost": None,
+            "status": "issued",
+            "subtotal": amount,
+            "subtotal_excluding_tax": amount,
+            "total": amount,
+            "total_excluding_tax": amount,
+            "total_taxes": [],
+            "type": "pre_payment" if post_payment == 0 else (
+                "post_payment" if pre_payment == 0 else "mixed"
+            ),
+            "voided_at": None,
+        }  # fmt: skip
+        invoice["pre_payment_credit_notes_amount"] += pre_payment
+        invoice["post_payment_credit_notes_amount"] += post_payment
+        invoice["amount_due"] -= pre_payment
+        invoice["amount_remaining"] -= pre_payment
+        if invoice["status"] == "open" and invoice["amount_remaining"] == 0:
+            self._mark_paid(invoice, now)
+        self.credit_notes[note["id"]] = note
+        return note
+
+    def retrieve_credit_note(self, credit_note_id: str) -> dict:
+        if credit_note_id not in self.credit_notes:
+            raise no_such("credit_note", credit_note_id)
+        return self.credit_notes[credit_note_id]
+
+    def list_credit_notes(self, params: dict) -> dict:
+        notes = sorted(self.credit_notes.values(), key=lambda n: n["created"], reverse=True)
+        if params.get("invoice"):
+            notes = [n for n in notes if n["invoice"] == params["invoice"]]
+        limit = _int(params, "limit") or 10
+        return {
+            "object": "list",
+            "data": notes[:limit],
+            "has_more": len(notes) > limit,
+            "url": "/v1/credit_notes",
+        }
+
+    @staticmethod
+    def _credit_note_amount(params: dict) -> int:
+        """`amount`, or the sum of `lines` (an invoice line's `amount`, or a custom line's
+        `quantity` × `unit_amount`); one of them is required, and it must be positive."""
+        lines = params.get("lines")
+        if params.get("amount") is None and not lines:
+            raise invalid_param(
+                "amount",
+                "One of `amount`, `lines`, or `shipping_cost` must be provided.",
+                code="parameter_missing",
+            )
+        if lines and not isinstance(lines, list):
+            raise invalid_param("lines", "Invalid array")
+        lines_total = 0
+        for line in lines or []:
+            if line.get("type") == "custom_line_item":
+                lines_total += (_int(line, "quantity") or 1) * (_int(line, "unit_amount") or 0)
+            elif line.get("type") == "invoice_line_item":
+                lines_total += _int(line, "amount") or 0
+            else:
+                raise invalid_param(
+                    "lines", "Invalid line type: must be one of invoice_line_item or "
+                    "custom_line_item", code="parameter_invalid_string"
+                )  # fmt: skip
+        amount = _int(params, "amount")
+        if amount is not None and lines and amount != lines_total:
+            raise invalid_param(
+                "amount",
+                f"The amount ({amount}) must equal the sum of the lines ({lines_total}).",
+                code="parameter_invalid_integer",
+            )
+        amount = lines_total if amount is None else amount
+        if amount <= 0:
+            raise invalid_param(
+                "amount", "The credit note amount must be greater than 0.",
+                code="parameter_invalid_integer",
+            )  # fmt: skip
+        return amount
 
     def retrieve_payment_intent(self, intent_id: str) -> dict:
         if intent_id not in self.payment_intents:
@@ -479,7 +632,7 @@ class StripeAccount:
         charge = {
             "id": _new_id("ch"),
             "object": "charge",
-            "amount": invoice["amount_due"],
+            "amount": invoice["amount_remaining"],
             "currency": invoice["currency"],
             "customer": invoice["customer"],
             "paid": not declined,
@@ -496,8 +649,8 @@ class StripeAccount:
         intent = {
             "id": _new_id("pi"),
             "object": "payment_intent",
-            "amount": invoice["amount_due"],
-            "amount_received": 0 if declined else invoice["amount_due"],
+            "amount": invoice["amount_remaining"],
+            "amount_received": 0 if declined else invoice["amount_remaining"],
             "currency": invoice["currency"],
             "customer": invoice["customer"],
             "created": _now(),
@@ -538,6 +691,9 @@ ROUTES: list[Route] = [
         ("POST", r"/v1/invoices/(\w+)/finalize", lambda a, p, ids: a.finalize_invoice(ids[0], p)),
         ("POST", r"/v1/invoices/(\w+)/pay", lambda a, p, ids: a.pay_invoice(ids[0], p)),
         ("POST", r"/v1/invoices/(\w+)/void", lambda a, _, ids: a.void_invoice(ids[0])),
+        ("POST", "/v1/credit_notes", lambda a, p, _: a.create_credit_note(p)),
+        ("GET", "/v1/credit_notes", lambda a, p, _: a.list_credit_notes(p)),
+        ("GET", r"/v1/credit_notes/(cn_\w+)", lambda a, _, ids: a.retrieve_credit_note(ids[0])),
         ("GET", r"/v1/payment_intents/(\w+)", lambda a, _, ids: a.retrieve_payment_intent(ids[0])),
     ]
 ]

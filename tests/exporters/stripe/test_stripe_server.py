@@ -134,3 +134,90 @@ def test_idempotency_key_replays_and_refuses_other_parameters(client, customer):
     assert again.headers["Idempotent-Replayed"] == "true"
     with pytest.raises(stripe.IdempotencyError):
         client.raw_request("post", "/v1/customers", name="C", idempotency_key="k-b")
+
+
+def _open_invoice(client: stripe.StripeClient, customer: dict, amount: int) -> dict:
+    invoice = post(client, "/v1/invoices", customer=customer["id"], currency="usd")
+    post(client, "/v1/invoiceitems", customer=customer["id"], invoice=invoice["id"], amount=amount)
+    return post(client, f"/v1/invoices/{invoice['id']}/finalize")
+
+
+def test_credit_note_on_an_open_invoice_lowers_what_is_due(server, client, customer):
+    invoice = _open_invoice(client, customer, 1000)
+
+    note = post(client, "/v1/credit_notes", invoice=invoice["id"], amount=300, memo="goodwill")
+
+    assert (note["id"][:3], note["object"], note["status"], note["type"]) == (
+        "cn_",
+        "credit_note",
+        "issued",
+        "pre_payment",
+    )
+    assert (note["amount"], note["pre_payment_amount"], note["post_payment_amount"]) == (
+        300,
+        300,
+        0,
+    )
+    reread = client.raw_request("get", f"/v1/invoices/{invoice['id']}").data
+    assert (reread["total"], reread["amount_due"], reread["amount_remaining"]) == (1000, 700, 700)
+    assert reread["pre_payment_credit_notes_amount"] == 300
+    paid = post(client, f"/v1/invoices/{invoice['id']}/pay")
+    assert (paid["status"], paid["amount_paid"]) == ("paid", 700)
+    assert any(c["amount"] == 700 for c in server.account.charges.values())
+    listed = client.raw_request("get", "/v1/credit_notes", invoice=invoice["id"]).data
+    assert [n["id"] for n in listed["data"]] == [note["id"]]
+
+
+def test_credit_note_by_lines_sums_them(client, customer):
+    invoice = _open_invoice(client, customer, 1000)
+    lines = [
+        {"type": "custom_line_item", "description": "Refund", "quantity": 2, "unit_amount": 50}
+    ]
+
+    note = post(client, "/v1/credit_notes", invoice=invoice["id"], lines=lines)
+
+    assert note["amount"] == 100
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "One of `amount`, `lines`, or `shipping_cost` must be provided."),
+        ({"amount": 0}, "must be greater than 0"),
+        ({"amount": 1001}, "cannot exceed the invoice's remaining creditable amount (1000)"),
+    ],
+)
+def test_credit_note_amounts_are_checked(client, customer, params, message):
+    invoice = _open_invoice(client, customer, 1000)
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        post(client, "/v1/credit_notes", invoice=invoice["id"], **params)
+    assert message in raised.value.user_message
+    assert raised.value.http_status == 400
+
+
+def test_credit_beyond_what_remains_due_must_be_settled_outside_the_invoice(client, customer):
+    invoice = _open_invoice(client, customer, 1000)
+    post(client, "/v1/credit_notes", invoice=invoice["id"], amount=300)
+    post(client, f"/v1/invoices/{invoice['id']}/pay")
+    with pytest.raises(stripe.InvalidRequestError, match=r"post-payment amount \(200\)"):
+        post(client, "/v1/credit_notes", invoice=invoice["id"], amount=200)
+
+    after = post(
+        client, "/v1/credit_notes", invoice=invoice["id"], amount=200, out_of_band_amount=200
+    )
+
+    assert (after["type"], after["pre_payment_amount"], after["post_payment_amount"]) == (
+        "post_payment",
+        0,
+        200,
+    )
+    reread = client.raw_request("get", f"/v1/invoices/{invoice['id']}").data
+    assert (reread["amount_paid"], reread["post_payment_credit_notes_amount"]) == (700, 200)
+
+
+def test_credit_notes_need_a_finalized_invoice(client, customer):
+    draft = post(client, "/v1/invoices", customer=customer["id"], currency="usd")
+    with pytest.raises(stripe.InvalidRequestError, match="is draft"):
+        post(client, "/v1/credit_notes", invoice=draft["id"], amount=1)
+    with pytest.raises(stripe.InvalidRequestError, match="No such invoice"):
+        post(client, "/v1/credit_notes", invoice="in_missing", amount=1)
