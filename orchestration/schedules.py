@@ -9,6 +9,7 @@ days the schedule is evaluated afterwards.
 """
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -56,44 +57,42 @@ def _settings(warehouse: BillingWarehouse) -> Settings:
     return load_catalog(Path(warehouse.data_dir) / CATALOG_FILE).settings
 
 
-def bill_period_after_invoice_grace(job):
+def _after_grace(name: str, job, grace_days: Callable[[Settings], int], description: str):
+    """A schedule asking once for last month's partition when `grace_days` have passed."""
+
     @schedule(
-        name="bill_period_after_invoice_grace",
+        name=name,
         job=job,
         cron_schedule=EVALUATED_DAILY_AT,
         execution_timezone="UTC",
         default_status=DefaultScheduleStatus.RUNNING,
-        description=(
-            "Bills last month once its invoice grace period (catalog invoice_grace_days) "
-            "is over: the run finalizes, numbers, renders and e-mails its invoices."
-        ),
+        description=description,
     )
     def _schedule(context: ScheduleEvaluationContext, warehouse: BillingWarehouse):
-        grace = _settings(warehouse).invoice_grace_days
-        return _period_request(context, job.name, grace)
+        return _period_request(context, job.name, grace_days(_settings(warehouse)))
 
     return _schedule
+
+
+def bill_period_after_invoice_grace(job):
+    return _after_grace(
+        "bill_period_after_invoice_grace",
+        job,
+        lambda settings: settings.invoice_grace_days,
+        "Bills last month once its invoice grace period (catalog invoice_grace_days) "
+        "is over: the run finalizes, numbers, renders and e-mails its invoices.",
+    )
 
 
 def collect_payments_after_payment_grace(job):
-    @schedule(
-        name="collect_payments_after_payment_grace",
-        job=job,
-        cron_schedule=EVALUATED_DAILY_AT,
-        execution_timezone="UTC",
-        default_status=DefaultScheduleStatus.RUNNING,
-        description=(
-            "Syncs last month's invoices and charges them through Stripe once they are due "
-            "(invoice_grace_days + payment_grace_days after the period), then books the "
-            "outcomes in the ledger."
-        ),
+    return _after_grace(
+        "collect_payments_after_payment_grace",
+        job,
+        lambda settings: settings.invoice_grace_days + settings.payment_grace_days,
+        "Syncs last month's invoices and charges them through Stripe once they are due "
+        "(invoice_grace_days + payment_grace_days after the period), then books the "
+        "outcomes in the ledger.",
     )
-    def _schedule(context: ScheduleEvaluationContext, warehouse: BillingWarehouse):
-        settings = _settings(warehouse)
-        grace = settings.invoice_grace_days + settings.payment_grace_days
-        return _period_request(context, job.name, grace)
-
-    return _schedule
 
 
 def landing_folder_fingerprint(data_dir: Path) -> str:
