@@ -38,8 +38,8 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from exporters.record_tables import ensure_record_tables
 from loaders import load_landing_files, load_reference_data
-from orchestration.assets.rating import ensure_record_tables
 
 SETUPS = 25
 PERIOD = "2026-10"

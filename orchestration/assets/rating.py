@@ -17,14 +17,10 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import duckdb
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
-from exporters.invoice_email import ensure_delivery_table
-from exporters.quickbooks.state import create_sync_tables as create_quickbooks_tables
-from exporters.stripe.state import create_sync_tables as create_stripe_tables
-from loaders.credit_notes import ensure_finance_tables
+from exporters.record_tables import ensure_record_tables
 from orchestration.assets.loading import DUCKDB_WRITERS
 from orchestration.partitions import ONE_PERIOD_PER_RUN, billing_periods, period_of
 from orchestration.project import billing_dbt_project
@@ -82,14 +78,6 @@ def periods_with_late_events(warehouse: BillingWarehouse, before: str) -> list[s
             return []
         rows = conn.execute(_PERIODS_WITH_LATE_EVENTS, [f"{before}-01"]).fetchall()
     return [row[0] for row in rows]
-
-
-def ensure_record_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the record tables dbt reads but only commands and exporters write."""
-    ensure_finance_tables(conn)
-    create_stripe_tables(conn)
-    create_quickbooks_tables(conn)
-    ensure_delivery_table(conn)
 
 
 def prepare_warehouse_records(warehouse: BillingWarehouse) -> None:

@@ -11,7 +11,7 @@ at best and with a pandas script. In one process, on a fresh DuckDB file:
 - rate:  `dbt build --exclude-resource-type unit_test --vars {period, as_of}`,
          the command the Dagster asset runs, through the dbt CLI; minus
 - finalize: as_of is past the grace period, so invoices finalize inside that
-         same build (fct_invoice_lines freezes lines, fct_invoices numbers
+         same build (fct_invoice_lines freezes lines, fct_invoice_register numbers
          them). A second build would redo everything, so finalize is the
          execution time dbt's run_results.json gives those two models;
 - render: read the period's invoice documents, then `render_invoice_pdfs`;
@@ -51,6 +51,7 @@ import duckdb
 from exporters.invoice_documents import InvoiceDocument, read_invoice_documents
 from exporters.invoice_pdf import render_invoice_pdfs
 from exporters.quickbooks.payloads import build_quickbooks_requests
+from exporters.record_tables import ensure_record_tables
 from exporters.stripe.payloads import build_stripe_requests
 from loaders import load_landing_files, load_reference_data
 from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, PROJECT_ROOT
@@ -65,7 +66,7 @@ PERIOD_START = date(2026, 10, 1)
 AS_OF = datetime(2026, 11, 5)
 LATE_AS_OF = datetime(2026, 11, 6)
 DUCKDB_CONFIG = {"threads": 2, "memory_limit": "8GB", "temp_directory": str(TMP_DIR)}
-FINALIZE_MODELS = ("fct_invoice_lines", "fct_invoices")
+FINALIZE_MODELS = ("fct_invoice_lines", "fct_invoice_register")
 T = TypeVar("T")
 
 
@@ -216,6 +217,7 @@ def load(timings: Timings, paths: RunPaths, data_dir: Path, as_of: datetime, pre
         results = timings.run(
             f"{prefix}landing files", lambda: load_landing_files(conn, data_dir, as_of=as_of)
         )
+        ensure_record_tables(conn)
     return sum(r.row_count for r in results)
 
 
