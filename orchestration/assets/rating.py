@@ -112,8 +112,13 @@ def billing_dbt_models(
     yield from dbt.cli(_build_args(period, clock), context=context).stream()
 
 
-# The exporters read the register; its key in a run's selection means the rating ran.
+# The exporters read the register; its materialization in a run means the rating ran.
 INVOICE_REGISTER = get_asset_key_for_model([billing_dbt_models], "fct_invoice_register")
+
+
+def _rated_in_this_run(context: AssetExecutionContext) -> bool:
+    latest = context.instance.get_latest_materialization_event(INVOICE_REGISTER)
+    return latest is not None and latest.run_id == context.run_id
 
 
 @dbt_assets(
@@ -134,7 +139,7 @@ def reporting_dbt_models(
     os.environ["BILLING_DB"] = str(warehouse.db_path)
     prepare_warehouse_records(warehouse)
     period = period_of(context.partition_key)
-    if INVOICE_REGISTER not in (context.run.asset_selection or set()):
+    if not _rated_in_this_run(context):
         # Run on its own (after a sync or a credit note), perhaps for another period
         # than the last rating run: the intermediate views it reads are compiled
         # for that run's period, so they are re-created for this one first.
