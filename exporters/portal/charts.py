@@ -91,6 +91,27 @@ def _x_labels(labels: Sequence[str], centers: Sequence[float]) -> tuple[XLabel, 
     return tuple(XLabel(x=centers[i], label=labels[i]) for i in range(0, len(labels), every))
 
 
+def _framed_chart(
+    title: str,
+    ticks: tuple[Tick, ...],
+    labels: Sequence[str],
+    centers: Sequence[float],
+    **marks: tuple,
+) -> Chart:
+    """A chart in the shared frame (size, plot area, axis ticks and labels) with its marks."""
+    return Chart(
+        title=title,
+        width=WIDTH,
+        height=HEIGHT,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        plot_bottom=HEIGHT - BOTTOM,
+        ticks=ticks,
+        x_labels=_x_labels(labels, centers),
+        **marks,
+    )
+
+
 def bar_chart(
     title: str,
     labels: Sequence[str],
@@ -112,17 +133,7 @@ def bar_chart(
         hover = titles[i] if titles else f"{labels[i]}: {value}"
         color = colors[i] if colors else PALETTE[0]
         bars.append(Bar(x, HEIGHT - BOTTOM - height, slot * 0.7, height, color, hover))
-    return Chart(
-        title=title,
-        width=WIDTH,
-        height=HEIGHT,
-        plot_left=LEFT,
-        plot_right=WIDTH - RIGHT,
-        plot_bottom=HEIGHT - BOTTOM,
-        ticks=ticks,
-        x_labels=_x_labels(labels, centers),
-        bars=tuple(bars),
-    )
+    return _framed_chart(title, ticks, labels, centers, bars=tuple(bars))
 
 
 def line_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Decimal]]) -> Chart:
@@ -140,14 +151,4 @@ def line_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Dec
             for i, v in enumerate(values)
         )
         lines.append(Series(name=name, color=PALETTE[index % len(PALETTE)], points=points))
-    return Chart(
-        title=title,
-        width=WIDTH,
-        height=HEIGHT,
-        plot_left=LEFT,
-        plot_right=WIDTH - RIGHT,
-        plot_bottom=HEIGHT - BOTTOM,
-        ticks=ticks,
-        x_labels=_x_labels(labels, centers),
-        series=tuple(lines),
-    )
+    return _framed_chart(title, ticks, labels, centers, series=tuple(lines))
