@@ -13,8 +13,8 @@ from orchestration.assets.portal import usage_portal
 from orchestration.assets.rating import billing_dbt_models, reporting_dbt_models
 from orchestration.assets.simulation import pricing_simulation
 from orchestration.assets.usage_health import usage_is_complete
+from orchestration.dbt_runner import BillingDbt
 from orchestration.partitions import billing_periods
-from orchestration.project import billing_dbt_cli
 from orchestration.resources import BillingClock, BillingWarehouse
 from orchestration.schedules import (
     bill_period_after_invoice_grace,
@@ -76,7 +76,7 @@ def billing_resources(
 ) -> dict[str, object]:
     """The resources of a run; the CLI and the tests pass explicit paths."""
     return {
-        "dbt": billing_dbt_cli(),
+        "dbt": BillingDbt(),
         "warehouse": BillingWarehouse(data_dir=data_dir, db_path=db_path, output_dir=output_dir),
         "clock": BillingClock(as_of=as_of),
     }

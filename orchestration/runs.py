@@ -5,7 +5,6 @@ The same asset definitions run here as in the Dagster UI; only the resources
 """
 
 import os
-import re
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,10 +30,6 @@ from orchestration.resources import BillingClock
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-DBT_ERRORS_HEADER = "Errors parsed from dbt logs:"
-ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-
-
 class RunFailed(Exception):
     """A run step failed; the message is the root cause, in one line."""
 
@@ -58,10 +53,6 @@ def _root_cause(error: SerializableErrorInfo) -> str:
     """The innermost error's message, without its 'module.Class: ' prefix."""
     while error.cause is not None:
         error = error.cause
-    dbt_errors = error.message.partition(DBT_ERRORS_HEADER)[2]
-    if dbt_errors.strip():
-        # dagster-dbt's message starts with the command; dbt's first error says what failed.
-        return ANSI_COLOUR.sub("", dbt_errors.strip().splitlines()[0]).strip()
     first_line = error.message.strip().splitlines()[0]
     prefix, separator, message = first_line.partition(": ")
     return message if separator and prefix.endswith(error.cls_name) else first_line

@@ -5,6 +5,7 @@ Runs use real DuckDB files, real `dbt build` and real Dagster materializations.
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The dbt command line installed beside this interpreter, for tests that run dbt on its own.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -18,8 +18,9 @@ import pytest
 from dagster import AssetCheckSeverity, materialize
 
 from orchestration.definitions import ALL_ASSETS, BILL_PERIOD_ASSETS, billing_resources
-from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from orchestration.project import DBT_PROJECT_DIR
 from orchestration.runs import QUIET_CONSOLE, Deployment
+from tests.conftest import DBT_EXECUTABLE
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -26,7 +26,6 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -40,12 +39,12 @@ from hypothesis import strategies as st
 
 from exporters.record_tables import ensure_record_tables
 from loaders import load_landing_files, load_reference_data
+from tests.conftest import DBT_EXECUTABLE
 
 SETUPS = 25
 PERIOD = "2026-10"
 AS_OF = datetime(2026, 11, 2)  # within October's invoice grace period: drafts
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
-DBT = str(Path(sys.executable).with_name("dbt"))
 OCTOBER = datetime(2026, 10, 1)
 
 
@@ -329,7 +328,14 @@ def _query(db_path: Path, sql: str) -> list[tuple]:
 def _dbt(db_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, BILLING_DB=str(db_path), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     return subprocess.run(
-        [DBT, *args, "--profiles-dir", ".", "--target-path", str(db_path.parent / "target")],
+        [
+            DBT_EXECUTABLE,
+            *args,
+            "--profiles-dir",
+            ".",
+            "--target-path",
+            str(db_path.parent / "target"),
+        ],
         cwd=DBT_PROJECT,
         env=env,
         capture_output=True,

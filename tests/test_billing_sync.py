@@ -1,4 +1,4 @@
-"""`billing sync` end to end: the real console script, the real provider SDK, a test server.
+"""`billing sync` end to end: the `billing` command, the real provider SDK, a test server.
 
 Each test works on a copy of the billed tiny company's warehouse (four
 finalized invoices: September's INV-000001 acme 53.06 and INV-000002 beta
@@ -8,8 +8,6 @@ due Nov 9).
 
 import os
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,11 +15,11 @@ import duckdb
 import pytest
 
 from orchestration.runs import Deployment
+from tests.billing_cli import CommandResult, run_billing
 from tests.conftest import FIXTURES
 from tests.qbo_server import QuickBooksTestServer
 from tests.stripe_server import FakeStripe
 
-BILLING = Path(sys.executable).parent / "billing"
 AS_OF = "2026-11-10T00:00:00Z"
 PROVIDER_VARIABLES = ("STRIPE_", "QBO_", "SMTP_")
 
@@ -33,16 +31,10 @@ def warehouse(billed: Deployment, tmp_path: Path) -> Path:
     return db
 
 
-def _sync(
-    provider: str, db: Path, as_of: str = AS_OF, **variables: str
-) -> subprocess.CompletedProcess[str]:
+def _sync(provider: str, db: Path, as_of: str = AS_OF, **variables: str) -> CommandResult:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(PROVIDER_VARIABLES)}
-    return subprocess.run(
-        [str(BILLING), "sync", provider, "--db", str(db), "--as-of", as_of],
-        capture_output=True,
-        text=True,
-        env={**environ, **variables},
-        check=False,
+    return run_billing(
+        "sync", provider, "--db", str(db), "--as-of", as_of, environ={**environ, **variables}
     )
 
 
@@ -168,13 +160,8 @@ def _reconciliation(db: Path) -> list[tuple]:
     return _query(db, "select check_name, ok from main.rpt_reconciliation order by 1")
 
 
-def _credit_note(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BILLING), "credit-note", "--db", str(db), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _credit_note(db: Path, *args: str) -> CommandResult:
+    return run_billing("credit-note", "--db", str(db), *args)
 
 
 def _stripe_variables(server: FakeStripe) -> dict[str, str]:

@@ -11,8 +11,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, ensure_dbt_manifest
+from orchestration.project import DBT_PROJECT_DIR, ensure_dbt_manifest
 from orchestration.runs import Deployment
+from tests.conftest import DBT_EXECUTABLE
 
 
 def test_every_dbt_unit_test_passes(billed: Deployment, tmp_path: Path) -> None:

@@ -26,8 +26,6 @@ November (as of Dec 5):
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +34,6 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, Definitions, build_schedule_context, build_sensor_context
 
-from orchestration.cli import main as billing_main
 from orchestration.definitions import (
     ALL_ASSETS,
     bill_period_job,
@@ -45,8 +42,7 @@ from orchestration.definitions import (
 )
 from orchestration.runs import Deployment, run_billing_period
 from orchestration.schedules import bill_period_after_invoice_grace, new_landing_files
-
-BILLING = Path(sys.executable).parent / "billing"
+from tests.billing_cli import CommandResult, run_billing
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lifecycle_company"
 
@@ -121,13 +117,8 @@ def _month_in_progress() -> str:
     return datetime.now(UTC).date().replace(day=1).isoformat()
 
 
-def _credit_note(deployment: Deployment, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [BILLING, "credit-note", "--db", str(deployment.db_path), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _credit_note(deployment: Deployment, *args: str) -> CommandResult:
+    return run_billing("credit-note", "--db", str(deployment.db_path), *args)
 
 
 @pytest.fixture(scope="module")
@@ -284,12 +275,12 @@ def test_credit_notes_void_or_partially_credit_an_invoice(lifecycle: dict) -> No
     ],
 )
 def test_a_credit_note_that_cannot_be_issued_names_the_invoice_and_changes_nothing(
-    lifecycle: dict, args: list[str], error: str, capsys: pytest.CaptureFixture[str]
+    lifecycle: dict, args: list[str], error: str
 ) -> None:
     before = _query(lifecycle["db"], "select count(*) from raw.credit_notes")
-    argv = ["credit-note", "--db", str(lifecycle["db"]), *args, "--reason", "test"]
-    assert billing_main(argv) == 1
-    assert error in capsys.readouterr().err
+    refused = run_billing("credit-note", "--db", str(lifecycle["db"]), *args, "--reason", "test")
+    assert refused.returncode == 1
+    assert error in refused.stderr
     assert _query(lifecycle["db"], "select count(*) from raw.credit_notes") == before
 
 

@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
+from dagster_dbt import dbt_assets, get_asset_key_for_model
 
 from exporters.record_tables import ensure_record_tables
 from orchestration.assets.loading import DUCKDB_WRITERS
+from orchestration.dbt_runner import BillingDbt
 from orchestration.partitions import ONE_PERIOD_PER_RUN, billing_periods, period_of
 from orchestration.project import billing_dbt_project
 from orchestration.resources import BillingClock, BillingWarehouse
@@ -95,11 +96,11 @@ def prepare_warehouse_records(warehouse: BillingWarehouse) -> None:
 )
 def billing_dbt_models(
     context: AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: BillingDbt,
     warehouse: BillingWarehouse,
     clock: BillingClock,
 ) -> Iterator[Any]:
-    # The dbt profile reads the DuckDB path from BILLING_DB; the subprocess inherits it.
+    # The dbt profile reads the DuckDB path from BILLING_DB.
     os.environ["BILLING_DB"] = str(warehouse.db_path)
     prepare_warehouse_records(warehouse)
     period = period_of(context.partition_key)
@@ -108,8 +109,8 @@ def billing_dbt_models(
     for late_period in periods_with_late_events(warehouse, before=period):
         context.log.info(f"re-rating {late_period}: events arrived after it was finalized")
         rerate = [*_build_args(late_period, clock), "--exclude", REPORTING]
-        dbt.cli(rerate, manifest=billing_dbt_project.manifest_path).wait()
-    yield from dbt.cli(_build_args(period, clock), context=context).stream()
+        dbt.run(rerate)
+    yield from dbt.build(context, _build_args(period, clock))
 
 
 # The exporters read the register; its materialization in a run means the rating ran.
@@ -132,7 +133,7 @@ def _rated_in_this_run(context: AssetExecutionContext) -> bool:
 )
 def reporting_dbt_models(
     context: AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: BillingDbt,
     warehouse: BillingWarehouse,
     clock: BillingClock,
 ) -> Iterator[Any]:
@@ -144,5 +145,5 @@ def reporting_dbt_models(
         # than the last rating run: the intermediate views it reads are compiled
         # for that run's period, so they are re-created for this one first.
         views = ["run", "--select", VIEWS_REPORTING_READS, "--vars", _dbt_vars(period, clock)]
-        dbt.cli(views, manifest=billing_dbt_project.manifest_path).wait()
-    yield from dbt.cli(_build_args(period, clock), context=context).stream()
+        dbt.run(views)
+    yield from dbt.build(context, _build_args(period, clock))

@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from dagster_dbt import DbtCliResource
 
 from exporters.simulation import (
     SIM_RAW_SCHEMA,
@@ -25,6 +24,7 @@ from exporters.simulation import (
     write_reports,
 )
 from orchestration.assets.loading import DUCKDB_WRITERS
+from orchestration.dbt_runner import BillingDbt
 from orchestration.partitions import partition_key_of, periods_in
 from orchestration.resources import BillingWarehouse
 
@@ -59,7 +59,7 @@ def simulation_dbt_vars(period: str) -> dict[str, str]:
 def pricing_simulation(
     context: AssetExecutionContext,
     config: PricingSimulationConfig,
-    dbt: DbtCliResource,
+    dbt: BillingDbt,
     warehouse: BillingWarehouse,
 ) -> MaterializeResult:
     periods = periods_in(config.periods)
@@ -79,7 +79,7 @@ def pricing_simulation(
             "--vars",
             json.dumps(simulation_dbt_vars(period)),
         ]
-        dbt.cli(args).wait()
+        dbt.run(args)
     threshold = Decimal(str(config.threshold_percent))
     with warehouse.connect() as conn:
         comparison = compare_revenue(conn, periods, threshold)

@@ -54,9 +54,10 @@ from exporters.quickbooks.payloads import build_quickbooks_requests
 from exporters.record_tables import ensure_record_tables
 from exporters.stripe.payloads import build_stripe_requests
 from loaders import load_landing_files, load_reference_data
-from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.project import DBT_PROJECT_DIR, PROJECT_ROOT
 from tests.benchmarks.references import pandas_script, speed_of_light
 from tests.benchmarks.synthetic_month import MonthSpec, SyntheticMonth, generate_month, parse_scale
+from tests.conftest import DBT_EXECUTABLE
 
 BENCH_DIR = PROJECT_ROOT / "data" / "output" / "bench"
 TMP_DIR = BENCH_DIR / "tmp"

@@ -7,6 +7,7 @@ charges as (
 
 usage as (
     select * from {{ ref('int_usage_aggregated_by_segment') }}
+    where period_start = {{ period_start_date() }}
 )
 
 select

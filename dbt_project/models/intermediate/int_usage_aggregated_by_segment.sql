@@ -3,39 +3,74 @@
   events. count ignores quantity; sum/max/latest skip events without a numeric
   value; unique_count counts distinct values; latest takes the value of the
   last event by timestamp, a tie broken by the greater event_id.
+
+  A table, not a view: every charge model's view reads it, and a view would
+  aggregate the period's events once per charge model. Incremental by
+  period, so a later run for another period (reconciliation after a sync,
+  say) still finds this period's rows.
 #}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='period_start',
+    on_schema_change='fail'
+) }}
+
 with
 
 matched as (
     select * from {{ ref('int_usage_events_matched_to_meters') }}
 ),
 
-ranked as (
-    select
-        *,
-        case
-            when meter_value is null then null
-            else row_number() over (
-                partition by segment_id, meter_id, case when meter_value is null then 0 else 1 end
+-- Ranked apart, and only for 'latest' meters: ordering every event of the
+-- period would cost a sort of all of them.
+latest_values as (
+    select segment_id, meter_id, meter_value
+    from (
+        select
+            segment_id,
+            meter_id,
+            meter_value,
+            row_number() over (
+                partition by segment_id, meter_id
                 order by event_timestamp desc, event_id desc
-            )
-        end as recency_rank
+            ) as recency_rank
+        from matched
+        where aggregation = 'latest' and meter_value is not null
+    ) as ranked
+    where recency_rank = 1
+),
+
+aggregated as (
+    select
+        segment_id,
+        meter_id,
+        max(aggregation) as aggregation,
+        count(*) as event_count,
+        sum(meter_value) as value_sum,
+        max(meter_value) as value_max,
+        count(distinct case when aggregation = 'unique_count' then meter_value_text end) as distinct_values
     from matched
+    group by segment_id, meter_id
 )
 
 select
-    segment_id,
-    meter_id,
+    aggregated.segment_id,
+    aggregated.meter_id,
     cast(
-        case max(aggregation)
-            when 'count' then count(*)
-            when 'sum' then coalesce(sum(meter_value), 0)
-            when 'max' then coalesce(max(meter_value), 0)
-            when 'unique_count' then count(distinct meter_value_text)
-            when 'latest' then coalesce(max(case when recency_rank = 1 then meter_value end), 0)
+        case aggregated.aggregation
+            when 'count' then aggregated.event_count
+            when 'sum' then coalesce(aggregated.value_sum, 0)
+            when 'max' then coalesce(aggregated.value_max, 0)
+            when 'unique_count' then aggregated.distinct_values
+            when 'latest' then coalesce(latest_values.meter_value, 0)
         end
     as {{ exact_type() }}) as quantity,
-    count(*) as event_count,
-    cast(coalesce(sum(meter_value), 0) as {{ exact_type() }}) as value_sum
-from ranked
-group by segment_id, meter_id
+    aggregated.event_count,
+    cast(coalesce(aggregated.value_sum, 0) as {{ exact_type() }}) as value_sum,
+    {{ period_start_date() }} as period_start
+from aggregated
+left join latest_values
+    on latest_values.segment_id = aggregated.segment_id
+    and latest_values.meter_id = aggregated.meter_id

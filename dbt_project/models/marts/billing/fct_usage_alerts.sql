@@ -17,8 +17,14 @@ limits as (
     select * from {{ ref('stg_usage_limits') }}
 ),
 
+-- Only the events of meters with a limit: the running totals below are window
+-- functions over every such event, which the other customers need not pay for.
 matched as (
-    select * from {{ ref('int_usage_events_matched_to_meters') }}
+    select * from {{ ref('int_usage_events_matched_to_meters') }} as events
+    where exists (
+        select 1 from limits
+        where limits.customer_id = events.customer_id and limits.meter_id = events.meter_id
+    )
 ),
 
 numbered as (

@@ -46,6 +46,7 @@ usage_events as (
 
 aggregated as (
     select * from {{ ref('int_usage_aggregated_by_segment') }}
+    where period_start = {{ period_start_date() }}
 ),
 
 charged as (

@@ -1,0 +1,161 @@
+"""dbt run inside the Dagster process, on a manifest parsed once per process.
+
+dagster-dbt's `DbtCliResource` starts a dbt process per command: seconds of
+imports, then a full re-parse of the project, because dbt re-parses everything
+when `--vars` change and the period and as-of are vars. A period run calls dbt
+at least twice, the tests hundreds of times. Here dbt runs through its
+programmatic entry point, `dbtRunner`, on a manifest parsed once per process.
+
+The period and as-of (`RUN_VARS`) only matter when dbt compiles a model to run
+it, so the parse leaves them out. Any other var (the simulation's
+`schema_prefix` and `raw_schema`) decides where models live, which is fixed at
+parse time, so each set of those gets a parse of its own.
+
+dbt's result events become Dagster events through dagster-dbt's own
+translation, so assets, asset checks and selection behave as with the CLI.
+"""
+
+import hashlib
+import json
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, ConfigurableResource
+from dagster_dbt.asset_utils import (
+    extract_runtime_selection_from_args,
+    get_manifest_and_translator_from_dbt_assets,
+    get_updated_cli_invocation_params_for_context,
+)
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+from dbt.cli.main import dbtRunner
+from dbt.contracts.graph.manifest import Manifest
+from dbt_common.events.base_types import EventLevel, EventMsg
+from dbt_common.events.functions import msg_to_dict
+
+from orchestration.project import (
+    billing_dbt_project,
+    dbt_project_args,
+    newest_dbt_source_mtime,
+    parse_dbt_project,
+)
+
+RUN_VARS = ("period", "as_of")
+# dbt's end-of-run summary of a failed node: which node, then dbt's error for it.
+_SUMMARY_EVENTS = ("RunResultFailure", "RunResultError")
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+# (parse vars as JSON, newest project file mtime) -> the manifest, serialized.
+_manifests: dict[tuple[str, float], bytes] = {}
+
+
+class DbtFailed(Exception):
+    """A dbt command failed; the message is the command and dbt's first error."""
+
+
+def _vars_of(args: list[str]) -> dict[str, Any]:
+    return json.loads(args[args.index("--vars") + 1]) if "--vars" in args else {}
+
+
+def _parse_target_path(parse_vars: Mapping[str, Any]) -> Path:
+    """The project's own target folder for the default parse (the manifest Dagster
+    loads), a folder per set of schema vars otherwise, so neither overwrites the other."""
+    if not parse_vars:
+        return billing_dbt_project.target_path
+    digest = hashlib.sha256(json.dumps(parse_vars, sort_keys=True).encode()).hexdigest()
+    return billing_dbt_project.target_path / f"parse-{digest[:12]}"
+
+
+def _manifest_for(args: list[str]) -> Manifest:
+    """A fresh copy of the manifest parsed with `args`' vars other than the run vars.
+
+    A copy, because a run writes compiled SQL into the manifest's nodes."""
+    parse_vars = {k: v for k, v in _vars_of(args).items() if k not in RUN_VARS}
+    key = (json.dumps(parse_vars, sort_keys=True), newest_dbt_source_mtime())
+    if key not in _manifests:
+        manifest = parse_dbt_project(_parse_target_path(parse_vars), key[0] if parse_vars else None)
+        _manifests[key] = manifest.to_msgpack()
+    return Manifest.from_msgpack(_manifests[key])
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open after a command, so the
+    process can open the file again (read-only, say) once dbt is done."""
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+        DuckDBConnectionManager.close_all_connections()
+
+
+def _first_error(events: list[EventMsg]) -> str:
+    errors = [e.info.msg for e in events if e.info.level == EventLevel.ERROR and e.info.msg]
+    return errors[0].strip().splitlines()[0] if errors else "see dbt's log"
+
+
+def _invoke(args: list[str]) -> tuple[bool, list[EventMsg]]:
+    events: list[EventMsg] = []
+    manifest = _manifest_for(args)
+    with tempfile.TemporaryDirectory(prefix="dbt-run-") as target_path:
+        try:
+            result = dbtRunner(manifest=manifest, callbacks=[events.append]).invoke(
+                [*args, *dbt_project_args(Path(target_path))]
+            )
+        finally:
+            _release_duckdb()
+    return result.success, events
+
+
+def _failure(args: list[str], events: list[EventMsg]) -> DbtFailed:
+    """One line: the command, the node that failed and why (dbt's summary of the
+    run), else dbt's first error."""
+    first_of: dict[str, str] = {}
+    for event in events:
+        if event.info.level == EventLevel.ERROR and event.info.msg:
+            first_of.setdefault(event.info.name, event.info.msg)
+    reasons = [first_of[name] for name in _SUMMARY_EVENTS if name in first_of]
+    reasons = reasons or list(first_of.values())[:1] or ["see dbt's log"]
+    why = ": ".join(" ".join(ANSI_COLOUR.sub("", reason).split()) for reason in reasons)
+    command = " ".join(a for a in args if not a.startswith("{"))
+    return DbtFailed(f"dbt {command} failed: {why}")
+
+
+class BillingDbt(ConfigurableResource):
+    """The dbt project, run in-process (see the module's docstring)."""
+
+    def run(self, args: list[str]) -> None:
+        """A dbt command outside any asset's selection (re-rating another period, say)."""
+        success, events = _invoke(args)
+        if not success:
+            raise _failure(args, events)
+
+    def build(self, context: AssetExecutionContext, args: list[str]) -> Iterator[Any]:
+        """`args` on the models and tests the run selected of the dbt asset; yields
+        an output per model built and a check result per test, as dagster-dbt does."""
+        manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+        cleaned_args, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context,
+            manifest=manifest,
+            dagster_dbt_translator=translator,
+            runtime_selects=selects,
+            runtime_excludes=excludes,
+        )
+        selection = list(params.selection_args)
+        if params.indirect_selection:
+            selection += ["--indirect-selection", params.indirect_selection]
+        success, events = _invoke([*cleaned_args, *selection])
+        for event in events:
+            message = DbtCoreCliEventMessage(msg_to_dict(event), event_history_metadata={})
+            yield from message.to_default_asset_events(
+                manifest=params.manifest,
+                dagster_dbt_translator=params.dagster_dbt_translator,
+                context=context,
+                project=params.dbt_project,
+            )
+        if not success:
+            # After the events, so the models built and the tests that failed show in the run.
+            raise _failure(args, events)
