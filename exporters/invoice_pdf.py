@@ -70,7 +70,7 @@ def render_invoice_html(doc: InvoiceDocument, *, embed_stylesheet: bool = True) 
     """The invoice as standalone HTML (also usable as an e-mail body).
 
     The PDF path leaves the stylesheet out and hands WeasyPrint the one it
-    parsed once (`_stylesheet`): parsing it again for every invoice was a
+    parsed once (`_stylesheet`): parsing it again for every invoice cost up to a
     quarter of a render, and the PDF is byte for byte the same either way.
     """
     check_balances(doc)
