@@ -14,7 +14,11 @@ at best and with a pandas script. In one process, on a fresh DuckDB file:
          same build (fct_invoice_lines freezes lines, fct_invoice_register numbers
          them). A second build would redo everything, so finalize is the
          execution time dbt's run_results.json gives those two models;
-- render: read the period's invoice documents, then `render_invoice_pdfs`;
+- render: read the period's invoice documents, then `render_invoice_pdfs`
+         (one worker process per core); with --render-limit, the first N
+         invoices, extrapolated to all. Wall time on a shared machine counts
+         the neighbours too, so the stage also records the CPU seconds it used
+         (this process and its workers) and the load average around it;
 - sync_payloads: Stripe and QuickBooks request building for every invoice.
 
 Then the references (speed-of-light DuckDB query, pandas script) on the same
@@ -292,6 +296,33 @@ def finalize_seconds(nodes: list[dict[str, Any]]) -> float:
     return sum(s for name, s in node_seconds(nodes) if name in FINALIZE_MODELS)
 
 
+@dataclass(frozen=True)
+class RenderCost:
+    """CPU seconds the render stage used, here and in its workers, and the load around it."""
+
+    cpu_seconds: float
+    load_before: float
+    load_after: float
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its waited-for children (the PDF workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def render_pdfs(documents: Sequence[InvoiceDocument], out_dir: Path) -> RenderCost:
+    """Render through the pipeline's own parallel path, metering CPU and load.
+
+    The worker pool is shut down (its processes waited for) before the second
+    reading, so their CPU time, start-up included, is in it.
+    """
+    load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
+    render_invoice_pdfs(documents, out_dir)
+    return RenderCost(cpu_seconds() - cpu_before, load_before, os.getloadavg()[0])
+
+
 def read_documents(paths: RunPaths) -> list[InvoiceDocument]:
     with connect(paths.db, read_only=True) as conn:
         return read_invoice_documents(conn, PERIOD_START)
@@ -369,6 +400,7 @@ class Report:
     rows_landed: int
     invoices: int
     rendered: int
+    render_cost: RenderCost
     requests: int
     timings: Timings
     peak_rss_mb: float
@@ -404,7 +436,16 @@ class Report:
                 "pandas_s": round(t("pandas script"), 3) if self.has("pandas script") else None,
             },
             "machine": self.machine,
+            "pdfs": {
+                "rendered": self.rendered,
+                "invoices_per_s": round(self.rendered / t("render"), 2) if t("render") else None,
+                "cpu_s_per_invoice": round(self.cpu_per_invoice(), 4),
+                "load_average": [self.render_cost.load_before, self.render_cost.load_after],
+            },
         }
+
+    def cpu_per_invoice(self) -> float:
+        return self.render_cost.cpu_seconds / max(self.rendered, 1)
 
     def has(self, name: str) -> bool:
         return any(s.name == name for s in self.timings.stages)
@@ -435,7 +476,16 @@ def print_report(report: Report) -> None:
         print(f"pandas / pipeline (load + rate + finalize): {t('pandas script') / first:.2f}")
     print(f"late re-run / first run (load + rate): {rerun / first:.2f}  (target < 0.25)")
     invoices_per_s = report.rendered / t("render") if t("render") else 0
-    print(f"PDFs: {invoices_per_s:.1f} invoices/s  (target ≥ 50)")
+    cost, cores = report.render_cost, report.machine["cores"]
+    print(
+        f"PDFs: {invoices_per_s:.1f} invoices/s on {cores} worker processes  (target ≥ 50), "
+        f"load average {cost.load_before:.1f} → {cost.load_after:.1f}"
+    )
+    print(
+        f"  CPU {report.cpu_per_invoice() * 1000:.0f} ms per invoice (workers' start-up "
+        f"included): at most {cores / report.cpu_per_invoice():.1f} invoices/s "
+        f"on {cores} idle cores"
+    )
     if report.rendered < report.invoices:
         print(
             f"  render limited to {report.rendered} invoices; all {report.invoices} "
@@ -473,9 +523,9 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
         )
         documents = timings.run("read documents", lambda: read_documents(paths))
         rendered = documents[:render_limit] if render_limit else documents
-        timings.run(
+        render_cost = timings.run(
             "render",
-            lambda: render_invoice_pdfs(rendered, paths.invoices),
+            lambda: render_pdfs(rendered, paths.invoices),
             f"{len(rendered)} of {len(documents)} PDFs, {os.cpu_count()} processes",
         )
         requests = timings.run("sync_payloads", lambda: build_sync_payloads(documents))
@@ -505,6 +555,7 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
         rows,
         len(documents),
         len(rendered),
+        render_cost,
         requests,
         timings,
         peak,

@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from exporters.invoice_pdf import (
+    PARALLEL_RENDER_FROM,
     TEMPLATE_VERSION,
     period_label,
     render_invoice_html,
@@ -40,6 +41,11 @@ def test_html_shows_period_dates_and_totals(usd_invoice, zero_invoice):
     assert "-$49.90" in html and "-$100.00" in html and "$635.96" in html
     assert f'content="{TEMPLATE_VERSION}"' in html
     assert "Zeta &amp; Sons" in render_invoice_html(zero_invoice)
+
+
+def test_standalone_html_carries_the_stylesheet(usd_invoice):
+    assert "@page" in render_invoice_html(usd_invoice)
+    assert "<style>" not in render_invoice_html(usd_invoice, embed_stylesheet=False)
 
 
 def test_period_label_spans_years_when_it_must(usd_invoice):
@@ -96,3 +102,16 @@ def test_draft_preview_is_rerendered(usd_invoice, tmp_path):
     assert "DRAFT" in pdf_text(path)
     render_invoice_pdf(replace(draft, customer_name="Renamed Corp"), tmp_path)
     assert "Renamed Corp" in pdf_text(path)
+
+
+def test_worker_processes_write_the_bytes_this_process_writes(documents, tmp_path):
+    batch = [
+        replace(doc, invoice_number=f"{doc.invoice_number}-{copy}")
+        for copy in range(-(-PARALLEL_RENDER_FROM // len(documents)))
+        for doc in documents
+    ]
+    pooled = render_invoice_pdfs(batch, tmp_path / "pool", workers=2)
+    alone = render_invoice_pdfs(batch, tmp_path / "alone", workers=1)
+    assert [path.name for path in pooled] == [path.name for path in alone]
+    for pooled_pdf, alone_pdf in zip(pooled, alone, strict=True):
+        assert pooled_pdf.read_bytes() == alone_pdf.read_bytes(), pooled_pdf.name

@@ -8,6 +8,7 @@ shape dbt writes them. A second, long invoice checks the page footer.
 from dataclasses import replace
 from decimal import Decimal
 
+import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
@@ -125,3 +126,18 @@ def test_every_page_of_a_long_invoice_names_it(long_invoice, tmp_path) -> None:
         assert f"Page {number} of {len(texts)}" in text
         assert "DESCRIPTION" in text.upper(), "the table header repeats on every page"
     assert "$60.00" in texts[-1]
+
+
+def test_a_long_customer_name_leaves_the_invoice_facts_on_the_page(usd_invoice, tmp_path) -> None:
+    name = (
+        "Consolidated Intercontinental Metering and Analytics Holdings Worldwide, "
+        "Limited Liability Partnership"
+    )
+    pdf_path = render_invoice_pdf(replace(usd_invoice, customer_name=name), tmp_path)
+    pdf = pdfium.PdfDocument(pdf_path)
+    try:
+        on_the_page = pdf[0].get_textpage().get_text_bounded()
+    finally:
+        pdf.close()
+    assert "Oct 1 – Oct 31, 2026" in on_the_page, "the billing period runs off the page"
+    assert "Nov 9, 2026" in on_the_page
