@@ -120,8 +120,8 @@ def _portal(args: argparse.Namespace) -> None:
     import duckdb
 
     from exporters.portal import build_portal
+    from orchestration.failures import RunFailed
     from orchestration.partitions import partition_key_of, period_start_of
-    from orchestration.runs import RunFailed
 
     if not args.db.exists():
         raise RunFailed(f"{args.db}: no such warehouse; run `billing run` first")
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     portal.add_argument(
         "--period", default="", help="billing period YYYY-MM (default: the latest invoiced)"
     )
-    portal.set_defaults(handler=_portal)
+    portal.set_defaults(handler=_portal, runs_dagster=False)
 
     simulate = commands.add_parser(
         "simulate", help="re-rate billed periods under a candidate catalog and compare revenue"
@@ -247,12 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import duckdb
 
-    from orchestration.project import ensure_dbt_manifest
+    from orchestration.failures import RunFailed
 
-    # The Dagster definitions read dbt's manifest when imported, so the run
-    # module is imported only once the manifest exists.
-    ensure_dbt_manifest()
-    from orchestration.runs import RunFailed
+    if getattr(args, "runs_dagster", True):
+        from orchestration.project import ensure_dbt_manifest
+
+        # The Dagster definitions read dbt's manifest when imported, so the run
+        # module is imported only once the manifest exists.
+        ensure_dbt_manifest()
 
     try:
         args.handler(args)

@@ -22,16 +22,13 @@ from orchestration.definitions import (
     SYNC_ASSETS,
     billing_resources,
 )
+from orchestration.failures import RunFailed
 from orchestration.partitions import partition_key_of
 from orchestration.project import ensure_dbt_manifest
 from orchestration.resources import BillingClock
 
 # Failures are reported once, by RunFailed; the console logger would repeat them with tracebacks.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-class RunFailed(Exception):
-    """A run step failed; the message is the root cause, in one line."""
 
 
 @dataclass(frozen=True)
