@@ -142,6 +142,15 @@ def _stage_lines(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
         conn.execute(f"drop table {table}")
 
 
+def _drop_lines(conn: duckdb.DuckDBPyConnection) -> None:
+    """Free the lines once `landing_rows` holds them (a big file's lines are gigabytes)."""
+    kind = conn.execute(
+        "select table_type from information_schema.tables where table_name = 'landing_lines'"
+    ).fetchone()[0]
+    conn.execute(f"drop {'view' if kind == 'VIEW' else 'table'} landing_lines")
+    conn.execute("drop table landing_good_lines")
+
+
 # One parse per line extracts every field: the text of a scalar (as
 # `json_extract_string` gives it) and `properties` as JSON (NULL for JSON null).
 JSONL_FIELDS = (
@@ -191,6 +200,7 @@ def stage_jsonl(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
         from extracted
         """
     )
+    _drop_lines(conn)
     _payload_macro(conn, "original")
 
 
@@ -273,6 +283,7 @@ def stage_csv(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
         from parsed
         """
     )
+    _drop_lines(conn)
     _payload_macro(conn, "original")
 
 
