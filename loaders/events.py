@@ -10,13 +10,16 @@ Every row ends in exactly one of `raw.usage_events` (billable),
 `raw.duplicate_events` (same event_id and payload as an earlier row) or
 `raw.quarantined_events` (with a reason code, SPEC "Precise readings →
 Events"); the load refuses to commit if the counts do not add up. All
-parsing, validation and dedup is set-based SQL in DuckDB.
+parsing, validation and dedup is set-based SQL in DuckDB (`event_sql`
+explains where the time goes). Insertion order is not kept while loading
+(`preserve_insertion_order = false`: inserts run in parallel in less
+memory); every row carries its file and line instead.
 
 Conventions: `loaded_at` and `quarantined_at` are the run's as-of (naive
 UTC), so re-running history with `--as-of` is reproducible. Stored
 `properties` is the parsed object re-serialized canonically (`{}` when
 absent): top-level keys sorted, top-level whole numbers written without a
-fraction (`1.0` -> `1`), so payloads equal by value hash equal. Quantities
+fraction (`1.0` -> `1`), so payloads equal by value compare equal. Quantities
 are DECIMAL(38, 12); finer digits are rounded. Blank lines are not rows.
 This sets the connection's TimeZone to UTC.
 """
@@ -29,18 +32,21 @@ from pathlib import Path
 import duckdb
 
 from loaders.errors import InputError
-from loaders.event_sources import STAGERS, source_label
+from loaders.event_sources import STAGERS, duckdb_setting, source_label
 from loaders.event_sql import (
     CHECK_SQL,
-    DEDUP_SQL,
+    DECIDE_SQL,
+    EARLIER_SQL,
     INSERT_DUPLICATES_SQL,
     INSERT_LOADED_SQL,
     INSERT_QUARANTINED_SQL,
+    PROPERTIES_SQL,
 )
 from loaders.raw_schema import EVENT_TABLES, RAW_SCHEMA, create_table_sql
 
 LANDING_DIR = Path("landing") / "events"
-STAGE_TABLES = ("landing_rows", "landing_checked", "landing_decided")
+# Dropped by warehouses made before payloads were compared by value instead of by hash.
+RETIRED_COLUMNS = {"usage_events": ("payload_hash",)}
 
 
 @dataclass(frozen=True)
@@ -102,11 +108,23 @@ def _stage(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
         raise InputError(f"{source_label(path)}: cannot be read: {reason}") from None
 
 
+def _drop_stage(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop the file's temp objects (all named `landing_*`), views before the tables they read."""
+    for kind, catalog in (("view", "duckdb_views"), ("table", "duckdb_tables")):
+        names = conn.execute(
+            f"select {kind}_name from {catalog}() where temporary and {kind}_name like 'landing_%'"
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f"drop {kind} {name}")
+    conn.execute("drop macro landing_payload")
+
+
 def _load_file(
     conn: duckdb.DuckDBPyConnection, path: Path, digest: str, as_of: datetime, tolerance: int
 ) -> FileLoadResult:
     """Stage, classify and insert one file; the caller owns the transaction."""
     _stage(conn, path)
+    conn.execute(PROPERTIES_SQL)
     conn.execute(
         CHECK_SQL,
         {
@@ -115,7 +133,8 @@ def _load_file(
             "tolerance_minutes": tolerance,
         },
     )
-    conn.execute(DEDUP_SQL, {"source_file": path.name})
+    conn.execute(EARLIER_SQL)
+    conn.execute(DECIDE_SQL, {"source_file": path.name})
     insert_params = {"source_file": path.name, "as_of": as_of}
     result = FileLoadResult(
         file_name=path.name,
@@ -145,8 +164,7 @@ def _load_file(
             result.quarantined_count,
         ],
     )
-    for table in STAGE_TABLES:
-        conn.execute(f"drop table {table}")
+    _drop_stage(conn)
     return result
 
 
@@ -188,18 +206,22 @@ def load_landing_files(
     conn.execute(f"create schema if not exists {RAW_SCHEMA}")
     for name, columns in EVENT_TABLES.items():
         conn.execute(create_table_sql(name, columns, replace=False))
+    for name, retired in RETIRED_COLUMNS.items():
+        for column in retired:
+            conn.execute(f"alter table {RAW_SCHEMA}.{name} drop column if exists {column}")
     tolerance = _future_tolerance(conn)
     results = []
-    for path in files:
-        digest = content_hash(path)
-        if _already_loaded(conn, path.name, digest):
-            results.append(FileLoadResult(path.name, digest, skipped=True))
-            continue
-        conn.execute("begin transaction")
-        try:
-            results.append(_load_file(conn, path, digest, as_of, tolerance))
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
+    with duckdb_setting(conn, "preserve_insertion_order", "false"):
+        for path in files:
+            digest = content_hash(path)
+            if _already_loaded(conn, path.name, digest):
+                results.append(FileLoadResult(path.name, digest, skipped=True))
+                continue
+            conn.execute("begin transaction")
+            try:
+                results.append(_load_file(conn, path, digest, as_of, tolerance))
+                conn.execute("commit")
+            except BaseException:
+                conn.execute("rollback")
+                raise
     return results

@@ -130,7 +130,6 @@ EVENT_TABLES: dict[str, str] = {
         event_timestamp timestamp not null,
         quantity decimal(38, 12) not null,
         properties varchar not null,
-        payload_hash varchar not null,
         source_file varchar not null,
         source_line bigint not null,
         loaded_at timestamp not null

@@ -5,7 +5,7 @@ in one transaction, so a bad input leaves yesterday's reference data intact
 and dbt never sees half of today's.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -73,18 +73,35 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[Row]]:
     }
 
 
+def _flat(records: tuple[Any, ...]) -> list[Row]:
+    """Flat dataclass records as dicts; `asdict` deep-copies every value, ~0.1 ms a row."""
+    names = [f.name for f in fields(records[0])] if records else []
+    return [{name: getattr(record, name) for name in names} for record in records]
+
+
 def reference_rows(reference: ReferenceData) -> dict[str, list[Row]]:
     return {
-        "customers": [asdict(row) for row in reference.customers],
-        "subscriptions": [asdict(row) for row in reference.subscriptions],
-        "credit_grants": [asdict(row) for row in reference.credit_grants],
-        "discounts": [asdict(row) for row in reference.discounts],
-        "usage_limits": [asdict(row) for row in reference.usage_limits],
+        "customers": _flat(reference.customers),
+        "subscriptions": _flat(reference.subscriptions),
+        "credit_grants": _flat(reference.credit_grants),
+        "discounts": _flat(reference.discounts),
+        "usage_limits": _flat(reference.usage_limits),
     }
 
 
+def _as_text(value: Any) -> str | None:
+    """A value as the text DuckDB casts back exactly (Decimal, date, naive datetime, int, str)."""
+    return None if value is None else str(value)
+
+
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[Row]) -> None:
-    """Insert rows after checking they carry exactly the table's columns (the dbt contract)."""
+    """Insert rows after checking they carry exactly the table's columns (the dbt contract).
+
+    One statement per table: each column travels as one list of text and the
+    insert casts it to the column's type. `executemany` took ~1 ms a row
+    (~10 s for 10,000 customers and their subscriptions); text keeps Decimals
+    exact where a DataFrame would guess their type.
+    """
     columns = [
         d[0] for d in conn.execute(f"select * from {RAW_SCHEMA}.{table} limit 0").description
     ]
@@ -92,10 +109,10 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[Row]) -> Non
         if sorted(row) != sorted(columns):
             raise RuntimeError(f"rows for {RAW_SCHEMA}.{table} do not match its columns {columns}")
     if rows:
-        placeholders = ", ".join("?" for _ in columns)
-        conn.executemany(
-            f"insert into {RAW_SCHEMA}.{table} ({', '.join(columns)}) values ({placeholders})",
-            [[row[c] for c in columns] for row in rows],
+        unnested = ", ".join(f"unnest(${i + 1}::varchar[])" for i in range(len(columns)))
+        conn.execute(
+            f"insert into {RAW_SCHEMA}.{table} ({', '.join(columns)}) select {unnested}",
+            [[_as_text(row[c]) for row in rows] for c in columns],
         )
 
 

@@ -266,3 +266,38 @@ def test_future_tolerance_comes_from_settings(inputs, loaded, load_events):
     load_events()
 
     assert usage(loaded) == [("e1",)]
+
+
+def test_quantities_beyond_eighteen_digits_stay_exact(inputs, load_events, loaded):
+    inputs.jsonl(
+        "events.jsonl",
+        [
+            inputs.event("large", quantity="12345678901234.000000000001"),
+            inputs.event("fine", quantity="1.0000000000005"),
+            inputs.event("million", quantity="1000000"),
+        ],
+    )
+
+    load_events()
+
+    assert usage(loaded, "event_id, quantity") == [
+        ("fine", Decimal("1.000000000001")),
+        ("large", Decimal("12345678901234.000000000001")),
+        ("million", Decimal(1000000)),
+    ]
+
+
+def test_a_conflict_with_an_earlier_file_compares_parsed_values(inputs, load_events, loaded):
+    inputs.jsonl("a.jsonl", [inputs.event("e1", quantity=2, properties={"n": 1, "a": "x"})])
+    inputs.events_csv(
+        "b.csv",
+        [
+            inputs.event("e1", quantity="2.0", properties={"a": "x", "n": 1.0}),
+            inputs.event("e1", quantity=2, timestamp="2026-09-10T12:00:00.000001Z"),
+        ],
+    )
+
+    first, second = load_events()
+
+    assert (second.duplicate_count, second.quarantined_count) == (1, 1)
+    assert [row[:3] for row in quarantined(loaded)] == [("b.csv", 3, "conflict")]

@@ -275,3 +275,30 @@ def test_hidden_files_and_empty_files(inputs, load_events, loaded):
 
 def test_no_landing_folder_means_nothing_to_load(loaded, inputs):
     assert load_landing_files(loaded, inputs.data_dir, datetime.now(UTC)) == []
+
+
+def test_a_line_that_starts_with_spaces_is_a_row(inputs, load_events, loaded):
+    path = inputs.landing_path("events.jsonl")
+    path.write_text("   " + json.dumps(inputs.event("e1")) + "\n \n")
+
+    (result,) = load_events()
+
+    assert result.row_count == 1
+    assert [row[:3] for row in loaded_events(loaded)] == [("e1", "events.jsonl", 1)]
+
+
+def test_a_warehouse_from_before_value_comparison_loses_its_payload_hash(inputs, loaded):
+    loaded.execute(
+        "create table raw.usage_events (event_id varchar not null, customer_id varchar not null, "
+        "event_type varchar not null, event_timestamp timestamp not null, "
+        "quantity decimal(38, 12) not null, properties varchar not null, "
+        "payload_hash varchar not null, source_file varchar not null, "
+        "source_line bigint not null, loaded_at timestamp not null)"
+    )
+    inputs.jsonl("events.jsonl", [inputs.event("e1")])
+
+    (result,) = load_landing_files(loaded, inputs.data_dir, datetime(2026, 10, 1))
+
+    assert result.loaded_count == 1
+    columns = [row[0] for row in loaded.execute("describe raw.usage_events").fetchall()]
+    assert "payload_hash" not in columns
