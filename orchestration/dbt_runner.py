@@ -81,7 +81,7 @@ def _manifest_for(args: list[str]) -> Manifest:
     return Manifest.from_msgpack(_manifests[key])
 
 
-def _release_duckdb() -> None:
+def release_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open after a command, so the
     process can open the file again (read-only, say) once dbt is done."""
     with DuckDBConnectionManager._LOCK:
@@ -105,7 +105,7 @@ def _invoke(args: list[str]) -> tuple[bool, list[EventMsg]]:
                 [*args, *dbt_project_args(Path(target_path))]
             )
         finally:
-            _release_duckdb()
+            release_duckdb()
     return result.success, events
 
 

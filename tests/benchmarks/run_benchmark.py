@@ -9,7 +9,8 @@ at best and with a pandas script. In one process, on a fresh DuckDB file:
 - load:  `load_reference_data` + `load_landing_files` (validate, quarantine,
          dedup), the pipeline's loaders called directly;
 - rate:  `dbt build --exclude-resource-type unit_test --vars {period, as_of}`,
-         the command the Dagster asset runs, through the dbt CLI; minus
+         in this process on a manifest parsed beforehand, as the Dagster
+         asset runs it (orchestration/dbt_runner.py); minus
 - finalize: as_of is past the grace period, so invoices finalize inside that
          same build (fct_invoice_lines freezes lines, fct_invoice_register numbers
          them). A second build would redo everything, so finalize is the
@@ -39,7 +40,6 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +51,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+from dbt.cli.main import dbtRunner
+from dbt.contracts.graph.manifest import Manifest
+from dbt.version import __version__ as dbt_version
 
 from exporters.invoice_documents import InvoiceDocument, read_invoice_documents
 from exporters.invoice_pdf import render_invoice_pdfs
@@ -58,10 +61,10 @@ from exporters.quickbooks.payloads import build_quickbooks_requests
 from exporters.record_tables import ensure_record_tables
 from exporters.stripe.payloads import build_stripe_requests
 from loaders import load_landing_files, load_reference_data
+from orchestration.dbt_runner import release_duckdb
 from orchestration.project import DBT_PROJECT_DIR, PROJECT_ROOT
 from tests.benchmarks.references import pandas_script, speed_of_light
 from tests.benchmarks.synthetic_month import MonthSpec, SyntheticMonth, generate_month, parse_scale
-from tests.conftest import DBT_EXECUTABLE
 
 BENCH_DIR = PROJECT_ROOT / "data" / "output" / "bench"
 TMP_DIR = BENCH_DIR / "tmp"
@@ -249,10 +252,11 @@ def write_dbt_profile(paths: RunPaths) -> None:
     (paths.dbt_profiles / "profiles.yml").write_text(json.dumps(profile, indent=2))
 
 
-def dbt(paths: RunPaths, project_dir: Path, *args: str) -> None:
-    """Run the dbt CLI the pipeline uses, with this run's profile, target and log dirs."""
+def dbt(paths: RunPaths, project_dir: Path, *args: str, manifest: Manifest | None = None) -> Any:
+    """dbt in this process, as the rating asset runs it (orchestration/dbt_runner.py),
+    with this run's profile, target and log dirs; returns dbt's result."""
+    os.environ["BILLING_DB"] = str(paths.db)
     command = [
-        DBT_EXECUTABLE,
         "--quiet",
         *args,
         "--project-dir",
@@ -264,14 +268,20 @@ def dbt(paths: RunPaths, project_dir: Path, *args: str) -> None:
         "--log-path",
         str(paths.dbt_logs),
     ]
-    env = {**os.environ, "BILLING_DB": str(paths.db)}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt {args[0]} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+    try:
+        result = dbtRunner(manifest=manifest).invoke(command)
+    finally:
+        release_duckdb()
+    if not result.success:
+        raise RuntimeError(f"dbt {args[0]} failed: {result.exception or 'see dbt_logs/dbt.log'}")
+    return result.result
 
 
-def dbt_build(paths: RunPaths, project_dir: Path, as_of: datetime) -> list[dict[str, Any]]:
-    """`dbt build` for the period, as the rating asset runs it; returns run_results' nodes."""
+def dbt_build(
+    paths: RunPaths, project_dir: Path, manifest: bytes, as_of: datetime
+) -> list[dict[str, Any]]:
+    """`dbt build` for the period on the parsed manifest, as the rating asset runs it;
+    returns run_results' nodes."""
     dbt_vars = {"period": PERIOD, "as_of": as_of.isoformat(sep=" ")}
     dbt(
         paths,
@@ -281,6 +291,7 @@ def dbt_build(paths: RunPaths, project_dir: Path, as_of: datetime) -> list[dict[
         "unit_test",
         "--vars",
         json.dumps(dbt_vars),
+        manifest=Manifest.from_msgpack(manifest),
     )
     results = json.loads((paths.dbt_target / "run_results.json").read_text())
     return results["results"]
@@ -376,11 +387,6 @@ def machine() -> dict[str, Any]:
         int(line.split()[1])
         for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal:")
-    )
-    dbt_version = (
-        subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=False)
-        .stdout.split("installed:")[1]
-        .split()[0]
     )
     return {
         "cores": os.cpu_count(),
@@ -508,9 +514,9 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
     shutil.rmtree(paths.root, ignore_errors=True)
     paths.invoices.mkdir(parents=True)
     write_dbt_profile(paths)
-    # Parse once so every timed build parses partially, as a warm deployment does.
+    # Parse once, as a warm deployment has: every timed build runs on this manifest.
     started = time.perf_counter()
-    dbt(paths, project_dir, "parse")
+    manifest = dbt(paths, project_dir, "parse").to_msgpack()
     print(f"  dbt parse (setup, not timed)  {time.perf_counter() - started:8.2f} s")
     info = machine()
     sampler = MemorySampler()
@@ -519,7 +525,7 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
     try:
         rows = load(timings, paths, month.data_dir, AS_OF, "load: ")
         nodes = timings.run(
-            "dbt build", lambda: dbt_build(paths, project_dir, AS_OF), "rate + finalize"
+            "dbt build", lambda: dbt_build(paths, project_dir, manifest, AS_OF), "rate + finalize"
         )
         documents = timings.run("read documents", lambda: read_documents(paths))
         rendered = documents[:render_limit] if render_limit else documents
@@ -546,7 +552,9 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
                 )
         with late_file_landed(month):
             load(timings, paths, month.data_dir, LATE_AS_OF, "late load: ")
-            timings.run("late dbt build", lambda: dbt_build(paths, project_dir, LATE_AS_OF))
+            timings.run(
+                "late dbt build", lambda: dbt_build(paths, project_dir, manifest, LATE_AS_OF)
+            )
     finally:
         sampler.stop()
     return Report(
