@@ -63,3 +63,41 @@
 {% macro duckdb__month_label(day) -%}
     strftime({{ day }}, '%b %Y')
 {%- endmacro %}
+
+{#
+  listagg in a given order: the texts of a group joined with delimiter_text (a
+  SQL literal), ordered by `order_by`, a list of expressions each optionally
+  followed by ' desc' (numbers only). dbt's own listagg ignores the order on
+  Spark, where collect_list keeps none.
+#}
+{% macro ordered_listagg(measure, delimiter_text, order_by) -%}
+    {{ return(adapter.dispatch('ordered_listagg', 'billing')(measure, delimiter_text, order_by)) }}
+{%- endmacro %}
+
+{% macro default__ordered_listagg(measure, delimiter_text, order_by) -%}
+    {{ dbt.listagg(measure, delimiter_text, 'order by ' ~ order_by | join(', ')) }}
+{%- endmacro %}
+
+{#
+  Spark: collect (sort keys, text) pairs, sort them (structs sort field by
+  field; a descending number is negated), keep the texts. Spark reads a
+  backslash in a string literal as an escape, so it is doubled to mean what
+  it means on DuckDB.
+#}
+{% macro spark__ordered_listagg(measure, delimiter_text, order_by) -%}
+    {%- set keys = [] -%}
+    {%- for key in order_by -%}
+        {%- if key.lower().endswith(' desc') -%}
+            {%- do keys.append('-(' ~ key[:-5] ~ ') as sort_key_' ~ loop.index) -%}
+        {%- else -%}
+            {%- do keys.append(key ~ ' as sort_key_' ~ loop.index) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    array_join(
+        transform(
+            array_sort(collect_list(struct({{ keys | join(', ') }}, {{ measure }} as item))),
+            entry -> entry.item
+        ),
+        {{ delimiter_text | replace('\\', '\\\\') }}
+    )
+{%- endmacro %}
