@@ -115,15 +115,15 @@ class TwoEngines:
 
     def bill(self, period: str, as_of: str, *, last: bool) -> None:
         """A billing run's dbt commands, on each engine: late periods re-rated, then the
-        period. Data tests run with the deployment's last period (`dbt build`), on every
-        period's rows; before it `dbt run` builds the same models (Spark runs a test in
+        period. Data tests run with the deployment's last period, on every period's rows;
+        before it dbt builds the same seeds and models without them (Spark runs a test in
         about a second, and there are a hundred)."""
         self.load(as_of)
         commands = [
-            [*_dbt_command("run", late, as_of), "--exclude", REPORTING]
+            [*_dbt_build(late, as_of, tests=False), "--exclude", REPORTING]
             for late in periods_with_late_events(self.warehouse, before=period)
         ]
-        commands.append(_dbt_command("build" if last else "run", period, as_of))
+        commands.append(_dbt_build(period, as_of, tests=last))
         for command in commands:
             self._dbt_duckdb(command)
             self._dbt_spark(command)
@@ -187,10 +187,12 @@ class TwoEngines:
         return exported
 
 
-def _dbt_command(verb: str, period: str, as_of: str) -> list[str]:
-    """dbt as a billing run calls it (orchestration/assets/rating.py): its period and "now"."""
+def _dbt_build(period: str, as_of: str, *, tests: bool) -> list[str]:
+    """`dbt build` as a billing run calls it (orchestration/assets/rating.py): its period
+    and "now"; unit tests excluded, and data tests too unless `tests`."""
     period_vars = {"period": period, "as_of": BillingClock(as_of=as_of).now().isoformat(sep=" ")}
-    return [verb, "--exclude-resource-type", "unit_test", "--vars", json.dumps(period_vars)]
+    excluded = ["unit_test"] if tests else ["unit_test", "test"]
+    return ["build", "--exclude-resource-type", *excluded, "--vars", json.dumps(period_vars)]
 
 
 def _with_prefix(command: list[str], prefix: str) -> list[str]:
@@ -290,7 +292,9 @@ def _assert_marts_equal(engines: TwoEngines, exported: Path) -> dict[str, int]:
                 ).fetchall()
             ]
             spark_relation = f"read_parquet('{exported / mart}/*.parquet')"
-            spark_columns = [d[0] for d in conn.execute(f"describe {spark_relation}").fetchall()]
+            spark_columns = [
+                d[0] for d in conn.execute(f"describe select * from {spark_relation}").fetchall()
+            ]
             assert sorted(spark_columns) == sorted(columns), mart
             duckdb_rows = _mart_rows(conn, f'{MARTS}."{mart}"', columns)
             spark_rows = _mart_rows(conn, spark_relation, columns)
