@@ -181,6 +181,8 @@ class TwoEngines:
         spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         exported = self.work_dir / "spark-marts"
         for table in spark.catalog.listTables(f"{self.prefix}{MARTS}"):
+            if table.isTemporary:  # dbt-spark's session views of incremental runs
+                continue
             spark.table(f"{self.prefix}{MARTS}.{table.name}").write.mode("overwrite").parquet(
                 str(exported / table.name)
             )
