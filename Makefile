@@ -21,7 +21,7 @@ export BILLING_DATA_DIR := $(SAMPLE)
 export BILLING_DB := $(OUTPUT)/billing.duckdb
 export BILLING_OUTPUT_DIR := $(OUTPUT)
 
-.PHONY: demo test ui lint clean sample system-deps bench portal browser-deps
+.PHONY: demo test ui lint clean sample system-deps bench portal browser-deps spark-deps
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -90,6 +90,20 @@ browser-deps:
 		|| echo "chromium not installed: the portal's browser tests will skip (or fail under CI)"; \
 	else \
 		echo "optional: sudo apt-get install chromium (the portal's browser tests)"; \
+	fi
+
+# The dbt project on Apache Spark (README "Running on Spark"): the `spark` extra (pyspark,
+# dbt-spark) in .venv, and Debian's Java 17 (as root with apt) for pyspark's local Spark.
+spark-deps: $(VENV)/.synced
+	$(UV) sync --frozen --inexact --extra spark
+	@if command -v java >/dev/null 2>&1; then \
+		echo "java present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1 \
+		|| (timeout 300 apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1) \
+		|| echo "java not installed: the Spark parity test will skip (or fail under CI)"; \
+	else \
+		echo "optional: sudo apt-get install openjdk-17-jre-headless (the Spark parity test)"; \
 	fi
 
 lint: $(VENV)/.synced

@@ -10,3 +10,22 @@
         or ({{ line_type }} = 'usage' and {{ meter_id }} = {{ applies_to }})
     )
 {%- endmacro %}
+
+{#
+  The most discount steps an invoice can have: the most discounts any one
+  customer has (int_invoice_discounts_applied unrolls its walk to this many
+  steps). Read from the warehouse when the model runs; a unit test, whose
+  inputs are fixtures, states it as var('discount_steps').
+#}
+{% macro discount_steps() -%}
+    {%- if var('discount_steps', none) is not none -%}
+        {{ return(var('discount_steps') | int) }}
+    {%- elif not execute -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set most = run_query(
+        'select coalesce(max(discount_count), 0) from (select count(*) as discount_count from '
+        ~ ref('stg_discounts') ~ ' group by customer_id) as per_customer'
+    ) -%}
+    {{ return(most.columns[0].values()[0] | int) }}
+{%- endmacro %}

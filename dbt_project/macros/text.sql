@@ -12,13 +12,40 @@
     json_extract_string({{ json_column }}, concat('$.', {{ key_column }}))
 {%- endmacro %}
 
+{#
+  A decimal as text with 12 decimals, as DuckDB writes a decimal(38, 12):
+  0.000000000000, -0.500000000000. Spark writes a decimal as Java does, in
+  scientific notation below 10^-6 (0E-12, 1.00000E-7), so there the digits
+  of the scaled whole number are written out and the point put back.
+#}
+{% macro exact_text(value) -%}
+    {{ return(adapter.dispatch('exact_text', 'billing')(value)) }}
+{%- endmacro %}
+
+{% macro default__exact_text(value) -%}
+    {%- set exact = 'cast(' ~ value ~ ' as ' ~ exact_type() ~ ')' -%}
+    {%- set whole = "cast(cast(abs(" ~ exact ~ ") * 1000000000000 as decimal(38, 0)) as string)" -%}
+    {#- lpad cuts a longer text to the length: pad to at least 13 digits, never fewer. -#}
+    {%- set digits = "lpad(" ~ whole ~ ", greatest(length(" ~ whole ~ "), 13), '0')" -%}
+    concat(
+        case when {{ exact }} < 0 then '-' else '' end,
+        substr({{ digits }}, 1, length({{ digits }}) - 12),
+        '.',
+        substr({{ digits }}, -12)
+    )
+{%- endmacro %}
+
+{% macro duckdb__exact_text(value) -%}
+    cast(cast({{ value }} as {{ exact_type() }}) as varchar)
+{%- endmacro %}
+
 {# A decimal as short text: 0.001000000000 -> 0.001, 100000.000000000000 -> 100000 #}
 {% macro decimal_text(value) -%}
     {{ return(adapter.dispatch('decimal_text', 'billing')(value)) }}
 {%- endmacro %}
 
 {% macro default__decimal_text(value) -%}
-    regexp_replace(regexp_replace(cast(cast({{ value }} as {{ exact_type() }}) as string), '0+$', ''), '[.]$', '')
+    regexp_replace(regexp_replace({{ exact_text(value) }}, '0+$', ''), '[.]$', '')
 {%- endmacro %}
 
 {% macro duckdb__decimal_text(value) -%}
@@ -62,4 +89,42 @@
 
 {% macro duckdb__month_label(day) -%}
     strftime({{ day }}, '%b %Y')
+{%- endmacro %}
+
+{#
+  listagg in a given order: the texts of a group joined with delimiter_text (a
+  SQL literal), ordered by `order_by`, a list of expressions each optionally
+  followed by ' desc' (numbers only). dbt's own listagg ignores the order on
+  Spark, where collect_list keeps none.
+#}
+{% macro ordered_listagg(measure, delimiter_text, order_by) -%}
+    {{ return(adapter.dispatch('ordered_listagg', 'billing')(measure, delimiter_text, order_by)) }}
+{%- endmacro %}
+
+{% macro default__ordered_listagg(measure, delimiter_text, order_by) -%}
+    {{ dbt.listagg(measure, delimiter_text, 'order by ' ~ order_by | join(', ')) }}
+{%- endmacro %}
+
+{#
+  Spark: collect (sort keys, text) pairs, sort them (structs sort field by
+  field; a descending number is negated), keep the texts. Spark reads a
+  backslash in a string literal as an escape, so it is doubled to mean what
+  it means on DuckDB.
+#}
+{% macro spark__ordered_listagg(measure, delimiter_text, order_by) -%}
+    {%- set keys = [] -%}
+    {%- for key in order_by -%}
+        {%- if key.lower().endswith(' desc') -%}
+            {%- do keys.append('-(' ~ key[:-5] ~ ') as sort_key_' ~ loop.index) -%}
+        {%- else -%}
+            {%- do keys.append(key ~ ' as sort_key_' ~ loop.index) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    array_join(
+        transform(
+            array_sort(collect_list(struct({{ keys | join(', ') }}, {{ measure }} as item))),
+            entry -> entry.item
+        ),
+        {{ delimiter_text | replace('\\', '\\\\') }}
+    )
 {%- endmacro %}

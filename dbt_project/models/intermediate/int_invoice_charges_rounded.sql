@@ -134,7 +134,7 @@ usage_lines as (
             max(meters.meter_name), ', ', max(segment_labels.plan_name), ' plan, ',
             max(segment_labels.span_label), ': ',
             {{ decimal_text('max(tier_labels.quantity)') }}, ' ', max(meters.meter_unit), ' — ',
-            {{ dbt.listagg('tier_labels.tier_label', "'; '", 'order by tier_labels.tier_index') }}
+            {{ ordered_listagg('tier_labels.tier_label', "'; '", ['tier_labels.tier_index']) }}
         ) as description,
         max(tier_labels.quantity) as quantity,
         case when max(tier_labels.charge_model) = 'per_unit' then max(tier_labels.unit_price) end as unit_price,

@@ -108,80 +108,89 @@ bucket_order as (
     where buckets.customer_id in (select customer_id from steps)
 ),
 
--- What is left of each bucket after each step, and the step's share of it.
-walked as (
-    select * from (
-        with recursive walk as (
-            select
-                customer_id,
-                line_type,
-                meter_id,
-                bucket_number,
-                0 as step_number,
-                amount as remaining_before,
-                amount as remaining,
-                cast(0 as {{ exact_type() }}) as share
-            from bucket_order
+-- What is left of each bucket after each step, and the step's share of it:
+-- walk_0 is the buckets as charged, walk_N what step N leaves. The walk is
+-- unrolled, one CTE a step, rather than a recursive CTE: a step needs a window
+-- over the previous step's rows (what the buckets before it leave), and Spark
+-- allows no window over a recursive reference.
+walk_0 as (
+    select
+        customer_id,
+        line_type,
+        meter_id,
+        bucket_number,
+        0 as step_number,
+        amount as remaining_before,
+        amount as remaining,
+        cast(0 as {{ exact_type() }}) as share
+    from bucket_order
+),
 
-            union all
-
-            select
-                customer_id,
-                line_type,
-                meter_id,
-                bucket_number,
-                step_number,
-                remaining as remaining_before,
-                cast(remaining - share as {{ exact_type() }}) as remaining,
-                share
-            from (
-                select
-                    named.customer_id,
-                    named.line_type,
-                    named.meter_id,
-                    named.bucket_number,
-                    named.step_number,
+{% for step in range(1, discount_steps() + 1) %}
+walk_{{ step }} as (
+    select
+        customer_id,
+        line_type,
+        meter_id,
+        bucket_number,
+        cast(step_number as integer) as step_number,
+        remaining as remaining_before,
+        cast(remaining - share as {{ exact_type() }}) as remaining,
+        share
+    from (
+        select
+            named.customer_id,
+            named.line_type,
+            named.meter_id,
+            named.bucket_number,
+            named.step_number,
+            named.remaining,
+            case
+                when not named.is_named then cast(0 as {{ exact_type() }})
+                when named.discount_kind = 'percent'
+                    then {{ multiply_exact('named.remaining', 'named.discount_value') }}
+                else cast(least(
                     named.remaining,
+                    greatest(cast(0 as {{ exact_type() }}), named.discount_value - named.named_before)
+                ) as {{ exact_type() }})
+            end as share
+        from (
+            select
+                walk.customer_id,
+                walk.line_type,
+                walk.meter_id,
+                walk.bucket_number,
+                steps.step_number,
+                walk.remaining,
+                steps.discount_kind,
+                steps.discount_value,
+                {{ discount_names_line('steps.applies_to', 'walk.line_type', 'walk.meter_id') }} as is_named,
+                coalesce(sum(
                     case
-                        when not named.is_named then cast(0 as {{ exact_type() }})
-                        when named.discount_kind = 'percent'
-                            then {{ multiply_exact('named.remaining', 'named.discount_value') }}
-                        else cast(least(
-                            named.remaining,
-                            greatest(cast(0 as {{ exact_type() }}), named.discount_value - named.named_before)
-                        ) as {{ exact_type() }})
-                    end as share
-                from (
-                    select
-                        walk.customer_id,
-                        walk.line_type,
-                        walk.meter_id,
-                        walk.bucket_number,
-                        steps.step_number,
-                        walk.remaining,
-                        steps.discount_kind,
-                        steps.discount_value,
-                        {{ discount_names_line('steps.applies_to', 'walk.line_type', 'walk.meter_id') }} as is_named,
-                        coalesce(sum(
-                            case
-                                when {{ discount_names_line('steps.applies_to', 'walk.line_type', 'walk.meter_id') }}
-                                    then walk.remaining
-                            end
-                        ) over (
-                            partition by walk.customer_id
-                            order by walk.bucket_number
-                            rows between unbounded preceding and 1 preceding
-                        ), 0) as named_before
-                    from walk
-                    inner join steps
-                        on steps.customer_id = walk.customer_id
-                        and steps.step_number = walk.step_number + 1
-                ) as named
-            ) as shared
-        )
-        select * from walk
-    ) as walk_rows
+                        when {{ discount_names_line('steps.applies_to', 'walk.line_type', 'walk.meter_id') }}
+                            then walk.remaining
+                    end
+                ) over (
+                    partition by walk.customer_id
+                    order by walk.bucket_number
+                    rows between unbounded preceding and 1 preceding
+                ), 0) as named_before
+            from walk_{{ step - 1 }} as walk
+            inner join steps
+                on steps.customer_id = walk.customer_id
+                and steps.step_number = {{ step }}
+        ) as named
+    ) as shared
+),
+
+{% endfor %}
+walked as (
+    select * from walk_0
     where step_number > 0
+    {% for step in range(1, discount_steps() + 1) %}
+    union all
+    select * from walk_{{ step }}
+    {% endfor %}
 ),
 
 step_totals as (

@@ -10,13 +10,6 @@
   say) still finds this period's rows.
 #}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='period_start',
-    on_schema_change='fail'
-) }}
-
 with
 
 matched as (

@@ -1,6 +1,9 @@
 -- charge_key names one price definition: a plan version's, or a customer's contract override.
 select
-    concat(plan_id, ':', coalesce(concat('v', cast(plan_version as {{ dbt.type_string() }})), concat('override:', customer_id)), ':', meter_id) as charge_key,
+    -- An override's charge has no plan version: its key has always been 'plan:v:meter', as
+    -- DuckDB's concat reads NULL as ''; spelled out, Spark (whose concat of a NULL is NULL)
+    -- makes the same key.
+    concat(plan_id, ':v', coalesce(cast(plan_version as {{ dbt.type_string() }}), ''), ':', meter_id) as charge_key,
     plan_id,
     plan_version,
     customer_id as override_customer_id,

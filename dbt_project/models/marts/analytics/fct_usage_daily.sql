@@ -6,16 +6,9 @@
   tie broken by the greater event_id). Events whose property is missing or
   not numeric count as events but add nothing to sum, max or latest.
 
-  Period-incremental like fct_usage_events (delete+insert on period_start), so
-  a period's days are rebuilt whenever the period is billed again.
+  Period-incremental like fct_usage_events (dbt_project.yml: the period's rows
+  replaced), so a period's days are rebuilt whenever the period is billed again.
 #}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='period_start',
-    on_schema_change='fail'
-) }}
-
 with
 
 matched as (

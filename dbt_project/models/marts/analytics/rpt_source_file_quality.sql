@@ -24,10 +24,10 @@ reasons as (
 reasons_by_file as (
     select
         source_file,
-        {{ dbt.listagg(
+        {{ ordered_listagg(
             "concat(reason, ' ', cast(rows_quarantined as " ~ dbt.type_string() ~ "))",
             "', '",
-            "order by rows_quarantined desc, reason") }} as quarantine_reasons
+            ['rows_quarantined desc', 'reason']) }} as quarantine_reasons
     from reasons
     group by source_file
 ),

@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+{# A table of every customer, not per period: no partitions on Spark. #}
+{{ config(materialized='table', partition_by=none) }}
 
 -- Customers with the column names of customers.csv, for analysts and invoice rendering.
 select

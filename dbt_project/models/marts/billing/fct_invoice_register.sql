@@ -39,10 +39,10 @@ summed as (
         cast(sum(amount) as {{ money_type() }}) as total,
         count(*) as line_count,
         min(case when is_finalized then 1 else 0 end) = 1 as is_finalized,
-        md5({{ dbt.listagg(
-            "concat(cast(line_number as " ~ dbt.type_string() ~ "), '|', line_type, '|', coalesce(meter_id, ''), '|', description, '|', coalesce(cast(quantity as " ~ dbt.type_string() ~ "), ''), '|', coalesce(cast(unit_price as " ~ dbt.type_string() ~ "), ''), '|', cast(amount as " ~ dbt.type_string() ~ "))",
+        md5({{ ordered_listagg(
+            "concat(cast(line_number as " ~ dbt.type_string() ~ "), '|', line_type, '|', coalesce(meter_id, ''), '|', description, '|', coalesce(" ~ exact_text('quantity') ~ ", ''), '|', coalesce(" ~ exact_text('unit_price') ~ ", ''), '|', cast(amount as " ~ dbt.type_string() ~ "))",
             "'\\n'",
-            "order by line_number") }}) as content_hash
+            ['line_number']) }}) as content_hash
     from lines
     group by invoice_id, customer_id, period_start, currency
 ),
