@@ -46,7 +46,7 @@ from orchestration.project import (
 RUN_VARS = ("period", "as_of")
 # dbt's end-of-run summary of a failed node: which node, then dbt's error for it.
 _SUMMARY_EVENTS = ("RunResultFailure", "RunResultError")
-ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 # (parse vars as JSON, newest project file mtime) -> the manifest, serialized.
 _manifests: dict[tuple[str, float], bytes] = {}
@@ -91,11 +91,6 @@ def release_duckdb() -> None:
         DuckDBConnectionManager.close_all_connections()
 
 
-def _first_error(events: list[EventMsg]) -> str:
-    errors = [e.info.msg for e in events if e.info.level == EventLevel.ERROR and e.info.msg]
-    return errors[0].strip().splitlines()[0] if errors else "see dbt's log"
-
-
 def _invoke(args: list[str]) -> tuple[bool, list[EventMsg]]:
     events: list[EventMsg] = []
     manifest = _manifest_for(args)
@@ -118,7 +113,7 @@ def _failure(args: list[str], events: list[EventMsg]) -> DbtFailed:
             first_of.setdefault(event.info.name, event.info.msg)
     reasons = [first_of[name] for name in _SUMMARY_EVENTS if name in first_of]
     reasons = reasons or list(first_of.values())[:1] or ["see dbt's log"]
-    why = ": ".join(" ".join(ANSI_COLOUR.sub("", reason).split()) for reason in reasons)
+    why = ": ".join(" ".join(_ANSI_COLOUR.sub("", reason).split()) for reason in reasons)
     command = " ".join(a for a in args if not a.startswith("{"))
     return DbtFailed(f"dbt {command} failed: {why}")
 
