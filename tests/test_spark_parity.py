@@ -43,8 +43,9 @@ from exporters.record_tables import ensure_record_tables
 from loaders import load_landing_files, load_reference_data
 from loaders.parquet_landing import land_raw_tables_as_parquet
 from orchestration.assets.rating import REPORTING, periods_with_late_events
-from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from orchestration.project import DBT_PROJECT_DIR
 from orchestration.resources import BillingClock, BillingWarehouse
+from tests.conftest import DBT_EXECUTABLE
 from tests.scenario_inputs import land_files, runs, scenario_dirs, write_merged_inputs
 
 pytestmark = pytest.mark.spark
