@@ -15,11 +15,10 @@ dbt's result events become Dagster events through dagster-dbt's own
 translation, so assets, asset checks and selection behave as with the CLI.
 """
 
-import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +35,12 @@ from dbt.contracts.graph.manifest import Manifest
 from dbt_common.events.base_types import EventLevel, EventMsg
 from dbt_common.events.functions import msg_to_dict
 
-from orchestration.project import (
-    billing_dbt_project,
-    dbt_project_args,
-    newest_dbt_source_mtime,
-    parse_dbt_project,
-)
+from orchestration.project import dbt_project_args, parsed_dbt_manifest
 
 RUN_VARS = ("period", "as_of")
 # dbt's end-of-run summary of a failed node: which node, then dbt's error for it.
 _SUMMARY_EVENTS = ("RunResultFailure", "RunResultError")
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-
-# (parse vars as JSON, newest project file mtime) -> the manifest, serialized.
-_manifests: dict[tuple[str, float], bytes] = {}
 
 
 class DbtFailed(Exception):
@@ -60,25 +51,9 @@ def _vars_of(args: list[str]) -> dict[str, Any]:
     return json.loads(args[args.index("--vars") + 1]) if "--vars" in args else {}
 
 
-def _parse_target_path(parse_vars: Mapping[str, Any]) -> Path:
-    """The project's own target folder for the default parse (the manifest Dagster
-    loads), a folder per set of schema vars otherwise, so neither overwrites the other."""
-    if not parse_vars:
-        return billing_dbt_project.target_path
-    digest = hashlib.sha256(json.dumps(parse_vars, sort_keys=True).encode()).hexdigest()
-    return billing_dbt_project.target_path / f"parse-{digest[:12]}"
-
-
 def _manifest_for(args: list[str]) -> Manifest:
-    """A fresh copy of the manifest parsed with `args`' vars other than the run vars.
-
-    A copy, because a run writes compiled SQL into the manifest's nodes."""
-    parse_vars = {k: v for k, v in _vars_of(args).items() if k not in RUN_VARS}
-    key = (json.dumps(parse_vars, sort_keys=True), newest_dbt_source_mtime())
-    if key not in _manifests:
-        manifest = parse_dbt_project(_parse_target_path(parse_vars), key[0] if parse_vars else None)
-        _manifests[key] = manifest.to_msgpack()
-    return Manifest.from_msgpack(_manifests[key])
+    """The manifest parsed with `args`' vars other than the run vars."""
+    return parsed_dbt_manifest({k: v for k, v in _vars_of(args).items() if k not in RUN_VARS})
 
 
 def release_duckdb() -> None:

@@ -5,7 +5,11 @@ prepares it by itself; `ensure_dbt_manifest` parses the project when the
 manifest is missing or older than any model, macro, seed or test file.
 """
 
+import hashlib
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DbtProject
 from dbt.cli.main import dbtRunner
@@ -38,21 +42,47 @@ def dbt_project_args(target_path: Path) -> list[str]:
     ]
 
 
-def parse_dbt_project(target_path: Path, dbt_vars: str | None = None) -> Manifest:
+def _parse_target_path(parse_vars: Mapping[str, Any]) -> Path:
+    """The project's own target folder for the default parse (the manifest Dagster
+    loads), a folder per set of schema vars otherwise, so neither overwrites the other."""
+    if not parse_vars:
+        return billing_dbt_project.target_path
+    digest = hashlib.sha256(json.dumps(parse_vars, sort_keys=True).encode()).hexdigest()
+    return billing_dbt_project.target_path / f"parse-{digest[:12]}"
+
+
+def _parse_dbt_project(parse_vars: Mapping[str, Any]) -> Manifest:
     """dbt's manifest of the project, parsed in-process (no dbt process to start),
-    written with dbt's partial-parse state to `target_path`."""
-    args = ["parse", "--quiet", *dbt_project_args(target_path)]
-    if dbt_vars:
-        args += ["--vars", dbt_vars]
+    written with dbt's partial-parse state to its target folder."""
+    args = ["parse", "--quiet", *dbt_project_args(_parse_target_path(parse_vars))]
+    if parse_vars:
+        args += ["--vars", json.dumps(parse_vars, sort_keys=True)]
     result = dbtRunner().invoke(args)
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
     return result.result
 
 
+# (parse vars as JSON, newest project file mtime) -> the manifest, serialized.
+_parsed: dict[tuple[str, float], bytes] = {}
+
+
+def parsed_dbt_manifest(parse_vars: Mapping[str, Any] | None = None) -> Manifest:
+    """A fresh copy of the manifest parsed with `parse_vars`: parsed once per process
+    and set of vars (again when a project file changes). A copy, because a run
+    writes compiled SQL into the manifest's nodes."""
+    parse_vars = parse_vars or {}
+    key = (json.dumps(parse_vars, sort_keys=True), newest_dbt_source_mtime())
+    if key not in _parsed:
+        _parsed[key] = _parse_dbt_project(parse_vars).to_msgpack()
+    return Manifest.from_msgpack(_parsed[key])
+
+
 def ensure_dbt_manifest() -> Path:
-    """Parse the dbt project if its manifest is missing or stale; return the manifest path."""
+    """Parse the dbt project if its manifest is missing or stale; return the manifest path.
+
+    The parse is kept for the process's dbt commands (orchestration/dbt_runner.py)."""
     manifest = billing_dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < newest_dbt_source_mtime():
-        parse_dbt_project(billing_dbt_project.target_path)
+        parsed_dbt_manifest()
     return manifest
