@@ -3,6 +3,7 @@
 The expected amounts are computed by hand in fixtures/tiny_company/EXPECTED.md.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 
+from orchestration.assets.rating import INVOICE_REGISTER
 from orchestration.runs import Deployment, RunFailed, run_billing_period
 
 OCTOBER_AS_OF = "2026-11-05T00:00:00Z"
@@ -184,16 +188,26 @@ def test_bad_catalog_stops_the_run_before_anything_is_written(
 
 
 def test_billing_command_runs_a_period_and_prints_its_invoices(
-    tiny_company: Path, tmp_path: Path
+    tiny_company: Path, tmp_path: Path, dagster_home: Path
 ) -> None:
+    """The installed command, with a Dagster home: its run is in the history the UI shows."""
     db = tmp_path / "out" / "billing.duckdb"
     args = ["run", "--data-dir", str(tiny_company), "--db", str(db), "--period", "2026-10"]
     done = subprocess.run(
-        [str(BILLING), *args, "--as-of", OCTOBER_AS_OF], capture_output=True, text=True, check=False
+        [str(BILLING), *args, "--as-of", OCTOBER_AS_OF],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
     )
     assert done.returncode == 0, done.stderr
     assert "INV-000001" in done.stdout and "416.24" in done.stdout
     assert str(db) in done.stdout
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+        (run,) = instance.get_runs()
+        assert run.is_success and run.tags["dagster/partition"] == "2026-10-01"
+        latest = instance.get_latest_materialization_event(INVOICE_REGISTER)
+        assert latest is not None and latest.run_id == run.run_id
 
 
 def test_billing_command_fails_in_one_line_on_bad_input(tiny_company: Path, tmp_path: Path) -> None:

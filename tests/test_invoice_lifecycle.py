@@ -107,7 +107,7 @@ def _bill_october_through_the_schedule(deployment: Deployment) -> str:
     assert tick(datetime(2026, 11, 2, 6, tzinfo=UTC)).run_requests == []
     (request,) = tick(datetime(2026, 11, 5, 6, tzinfo=UTC)).run_requests
     result = defs.resolve_job_def(request.job_name or "bill_period").execute_in_process(
-        partition_key=request.partition_key, instance=DagsterInstance.get()
+        partition_key=request.partition_key, instance=DagsterInstance.ephemeral()
     )
     assert result.success
     return request.partition_key

@@ -28,8 +28,13 @@ from orchestration.project import billing_dbt_project
 from orchestration.resources import BillingClock, BillingWarehouse
 
 REPORTING = "tag:reporting"
-# Views upstream of the reporting models (dbt's intersection of the two selectors).
-VIEWS_REPORTING_READS = "+tag:reporting,config.materialized:view"
+# What the reporting models read that is compiled for one period: the views and
+# the intermediate tables upstream of them (a comma intersects selectors, a
+# space unites them). Incremental models keep every period and are left alone.
+PERIOD_RELATIONS_REPORTING_READS = [
+    "+tag:reporting,config.materialized:view",
+    "+tag:reporting,config.materialized:table,path:models/intermediate",
+]
 
 # Finalized periods with loaded events that their last run did not see: the
 # events that arrived late (SPEC rule 10). Counted per period, because loading
@@ -142,8 +147,15 @@ def reporting_dbt_models(
     period = period_of(context.partition_key)
     if not _rated_in_this_run(context):
         # Run on its own (after a sync or a credit note), perhaps for another period
-        # than the last rating run: the intermediate views it reads are compiled
-        # for that run's period, so they are re-created for this one first.
-        views = ["run", "--select", VIEWS_REPORTING_READS, "--vars", _dbt_vars(period, clock)]
-        dbt.run(views)
+        # than the last rating run: the views and intermediate tables it reads hold
+        # that run's period, so they are rebuilt for this one first.
+        dbt.run(
+            [
+                "run",
+                "--select",
+                *PERIOD_RELATIONS_REPORTING_READS,
+                "--vars",
+                _dbt_vars(period, clock),
+            ]
+        )
     yield from dbt.build(context, _build_args(period, clock))
