@@ -7,6 +7,7 @@ manifest is missing or older than any model, macro, seed or test file.
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ from dbt.contracts.graph.manifest import Manifest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
-billing_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# dbt's own DBT_TARGET_PATH moves the manifest and parse state, e.g. one folder per
+# test process, so that parallel parses never write over each other.
+billing_dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
+)
 
 _DBT_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
 

@@ -16,6 +16,11 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# The suite runs in parallel processes (pytest-xdist, `-n auto` in pyproject.toml);
+# each parses dbt into a target folder of its own (orchestration/project.py).
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["DBT_TARGET_PATH"] = f"target/pytest-{worker}"
 # The dbt command line installed beside this interpreter, for tests that run dbt on its own.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
