@@ -1,4 +1,4 @@
-"""One warm WeasyPrint: the module renders the three invoices once and shares them."""
+"""One warm Typst compiler: the module renders the three invoices once and shares them."""
 
 from dataclasses import replace
 from datetime import date
@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from exporters.invoice_pdf import (
+    HTML_TEMPLATE_VERSION,
     PARALLEL_RENDER_FROM,
     TEMPLATE_VERSION,
     period_label,
@@ -39,13 +40,12 @@ def test_html_shows_period_dates_and_totals(usd_invoice, zero_invoice):
     assert "Oct 1 – Oct 31, 2026" in html
     assert "Nov 4, 2026" in html and "Nov 9, 2026" in html
     assert "-$49.90" in html and "-$100.00" in html and "$635.96" in html
-    assert f'content="{TEMPLATE_VERSION}"' in html
+    assert f'content="{HTML_TEMPLATE_VERSION}"' in html
     assert "Zeta &amp; Sons" in render_invoice_html(zero_invoice)
 
 
 def test_standalone_html_carries_the_stylesheet(usd_invoice):
     assert "@page" in render_invoice_html(usd_invoice)
-    assert "<style>" not in render_invoice_html(usd_invoice, embed_stylesheet=False)
 
 
 def test_period_label_spans_years_when_it_must(usd_invoice):
@@ -80,6 +80,8 @@ def test_pdf_metadata_is_fixed_by_the_invoice(pdf_dir):
     metadata = PdfReader(pdf_dir / "INV-000001.pdf").metadata
     assert metadata["/CreationDate"] == "D:20261104000500Z"
     assert metadata["/Title"] == "Invoice INV-000001 — Acme Analytics, Inc."
+    assert metadata["/Author"] == "Northwind Metering Ltd"
+    assert metadata["/Keywords"] == TEMPLATE_VERSION
 
 
 def test_finalized_pdf_is_never_rendered_again(pdf_dir, usd_invoice):

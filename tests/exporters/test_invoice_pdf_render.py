@@ -141,3 +141,18 @@ def test_a_long_customer_name_leaves_the_invoice_facts_on_the_page(usd_invoice, 
         pdf.close()
     assert "Oct 1 – Oct 31, 2026" in on_the_page, "the billing period runs off the page"
     assert "Nov 9, 2026" in on_the_page
+
+
+def test_typst_specials_in_the_data_print_as_they_are(usd_invoice, tmp_path) -> None:
+    """Names and descriptions are data, never Typst markup, code or maths."""
+    name = 'Acme "#1" $x [a] \\ *b* <c> @d = e {{ f }} // g'
+    description = 'Setup fee #set page(paper: "a5") $1 + 1$ _not emphasis_'
+    lines = (replace(usd_invoice.lines[0], description=description), *usd_invoice.lines[1:])
+    doc = replace(usd_invoice, customer_name=name, lines=lines)
+    pdf_path = render_invoice_pdf(doc, tmp_path)
+    reader = PdfReader(pdf_path)
+    text = " ".join(reader.pages[0].extract_text().split())  # the name may wrap
+    assert name in text
+    assert description in text
+    assert reader.metadata["/Title"] == f"Invoice INV-000001 — {name}"
+    assert len(reader.pages) == 1
