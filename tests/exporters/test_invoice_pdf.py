@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from exporters import invoice_pdf
 from exporters.invoice_pdf import (
     HTML_TEMPLATE_VERSION,
     PARALLEL_RENDER_FROM,
@@ -15,6 +16,7 @@ from exporters.invoice_pdf import (
     render_invoice_html,
     render_invoice_pdf,
     render_invoice_pdfs,
+    render_processes,
 )
 
 
@@ -106,10 +108,17 @@ def test_draft_preview_is_rerendered(usd_invoice, tmp_path):
     assert "Renamed Corp" in pdf_text(path)
 
 
-def test_worker_processes_write_the_bytes_this_process_writes(documents, tmp_path):
+def test_small_batches_render_in_this_process():
+    assert render_processes(PARALLEL_RENDER_FROM - 1, workers=2) == 1
+    assert render_processes(PARALLEL_RENDER_FROM, workers=2) == 2
+    assert render_processes(PARALLEL_RENDER_FROM, workers=1) == 1
+
+
+def test_worker_processes_write_the_bytes_this_process_writes(documents, tmp_path, monkeypatch):
+    monkeypatch.setattr(invoice_pdf, "PARALLEL_RENDER_FROM", 4)
     batch = [
         replace(doc, invoice_number=f"{doc.invoice_number}-{copy}")
-        for copy in range(-(-PARALLEL_RENDER_FROM // len(documents)))
+        for copy in range(2)
         for doc in documents
     ]
     pooled = render_invoice_pdfs(batch, tmp_path / "pool", workers=2)
