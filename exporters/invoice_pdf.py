@@ -6,9 +6,8 @@ Rendering is deterministic (same document, same bytes): the PDF's creation
 date is the invoice's `finalized_at` (its issue date for a draft), and Typst
 adds no id or clock reading of its own.
 
-The HTML rendering of the same invoice (`render_invoice_html`, template
-`invoice_v1.html.j2`) is kept for readers that want HTML; it needs no PDF
-engine.
+`render_invoice_html` gives the same invoice as standalone HTML (template
+`invoice_v1.html.j2`, usable as an e-mail body); no PDF engine is involved.
 """
 
 import functools
@@ -71,7 +70,7 @@ def pdf_filename(doc: InvoiceDocument) -> str:
 
 
 def render_invoice_html(doc: InvoiceDocument) -> str:
-    """The invoice as standalone HTML, its stylesheet embedded."""
+    """The invoice as one HTML page with its stylesheet embedded, as an e-mail body needs."""
     check_balances(doc)
     created = f"{doc.finalized_at.isoformat(timespec='seconds')}Z" if doc.finalized_at else None
     template = _html_environment().get_template(f"{HTML_TEMPLATE_VERSION}.html.j2")
