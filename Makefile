@@ -21,7 +21,7 @@ export BILLING_DATA_DIR := $(SAMPLE)
 export BILLING_DB := $(OUTPUT)/billing.duckdb
 export BILLING_OUTPUT_DIR := $(OUTPUT)
 
-.PHONY: demo test ui lint clean sample system-deps bench portal browser-deps spark-deps
+.PHONY: demo test ui lint clean sample bench portal browser-deps spark-deps
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -41,7 +41,7 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 sample: $(VENV)/.synced
 	$(BIN)/python data/generate_sample.py --out $(SAMPLE)
 
-demo: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml system-deps sample
+demo: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml sample
 	$(BIN)/billing run --data-dir $(SAMPLE) --db $(BILLING_DB) --period $(DEMO_PERIODS) --as-of $(DEMO_AS_OF)
 	$(BIN)/billing sync stripe quickbooks --db $(BILLING_DB) --as-of $(DEMO_AS_OF) \
 		| grep -v ": written to the outbox$$"
@@ -62,19 +62,6 @@ SCALE ?= 1M
 RENDER_LIMIT ?= 200
 bench: $(VENV)/.synced
 	$(BIN)/python -m tests.benchmarks.run_benchmark --scale $(SCALE) --render-limit $(RENDER_LIMIT)
-
-# Optional: Debian's harfbuzz subsetter makes WeasyPrint embed fonts ~3x faster.
-# Installed when running as root with apt; everything works without it.
-system-deps:
-	@if dpkg -s libharfbuzz-subset0 >/dev/null 2>&1; then \
-		echo "libharfbuzz-subset0 present"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		timeout 300 apt-get install -y -qq libharfbuzz-subset0 >/dev/null 2>&1 \
-		|| (timeout 300 apt-get update -qq >/dev/null 2>&1 && timeout 300 apt-get install -y -qq libharfbuzz-subset0 >/dev/null 2>&1) \
-		|| echo "libharfbuzz-subset0 not installed: PDFs render slower"; \
-	else \
-		echo "optional: sudo apt-get install libharfbuzz-subset0 (faster PDF rendering)"; \
-	fi
 
 # The usage portal of the demo's warehouse (after `make demo`): static HTML in data/output/portal/.
 portal: $(VENV)/.synced

@@ -1,37 +1,40 @@
-"""Invoice PDFs: a versioned, autoescaped Jinja2 template rendered by WeasyPrint.
+"""Invoice PDFs: a versioned Jinja2 template of Typst markup, compiled by Typst.
 
 A finalized invoice is immutable, and so is its PDF: once written it is never
 rendered again, so a template change cannot alter what a customer received.
 Rendering is deterministic (same document, same bytes): the PDF's creation
-date is the invoice's `finalized_at`, WeasyPrint adds no id of its own, and the
-one clock reading left (in embedded fonts) is pinned, see `_pinned_font_clock`.
+date is the invoice's `finalized_at` (its issue date for a draft), and Typst
+adds no id or clock reading of its own.
+
+`render_invoice_html` gives the same invoice as standalone HTML (template
+`invoice_v1.html.j2`, usable as an e-mail body); no PDF engine is involved.
 """
 
 import functools
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import repeat
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from exporters.files import write_atomically
 from exporters.invoice_documents import InvoiceDocument, check_balances
 from exporters.money import format_money, format_price
+from exporters.typst_pdf import compile_pdf, typst_string
 
-TEMPLATE_VERSION = "invoice_v1"
+TEMPLATE_VERSION = "invoice_v2"
+HTML_TEMPLATE_VERSION = "invoice_v1"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
-# Below this many PDFs, starting worker processes (~1.5 s of imports each)
-# costs more than rendering in this process.
-PARALLEL_RENDER_FROM = 8
+# An invoice costs ~15-20 ms of CPU, so a batch renders in this process unless
+# it is big enough for worker processes (0.4-1.5 s of start-up each, and no gain
+# at all while the machine's other work keeps its cores busy) to pay clearly.
+PARALLEL_RENDER_FROM = 2000
 # Invoices per task handed to a worker: small enough that workers finish
 # together when invoice lengths vary, large enough to keep pickling negligible.
 RENDER_CHUNK = 16
@@ -66,23 +69,29 @@ def pdf_filename(doc: InvoiceDocument) -> str:
     return f"DRAFT-{doc.invoice_id}.pdf"
 
 
-def render_invoice_html(doc: InvoiceDocument, *, embed_stylesheet: bool = True) -> str:
-    """The invoice as standalone HTML (also usable as an e-mail body).
-
-    The PDF path leaves the stylesheet out and hands WeasyPrint the one it
-    parsed once (`_stylesheet`): parsing it again for every invoice cost up to a
-    quarter of a render, and the PDF is byte for byte the same either way.
-    """
+def render_invoice_html(doc: InvoiceDocument) -> str:
+    """The invoice as one HTML page with its stylesheet embedded, as an e-mail body needs."""
     check_balances(doc)
     created = f"{doc.finalized_at.isoformat(timespec='seconds')}Z" if doc.finalized_at else None
-    template = _environment().get_template(f"{TEMPLATE_VERSION}.html.j2")
+    template = _html_environment().get_template(f"{HTML_TEMPLATE_VERSION}.html.j2")
     return template.render(
         doc=doc,
-        title=f"Invoice {doc.invoice_number or 'draft'} — {doc.customer_name}",
+        title=_title(doc),
         period=period_label(doc),
         created=created,
+        template_version=HTML_TEMPLATE_VERSION,
+    )
+
+
+def render_invoice_typst(doc: InvoiceDocument) -> str:
+    """The invoice as Typst markup, every value from `doc` escaped into a string literal."""
+    check_balances(doc)
+    template = _typst_environment().get_template(f"{TEMPLATE_VERSION}.typ.j2")
+    return template.render(
+        doc=doc,
+        title=_title(doc),
+        period=period_label(doc),
         template_version=TEMPLATE_VERSION,
-        embed_stylesheet=embed_stylesheet,
     )
 
 
@@ -97,10 +106,8 @@ def render_invoice_pdf(doc: InvoiceDocument, out_dir: Path) -> Path:
     path = out_dir / pdf_filename(doc)
     if doc.is_finalized and path.exists():
         return path
-    html = HTML(string=render_invoice_html(doc, embed_stylesheet=False))
-    with _pinned_font_clock(doc.finalized_at or datetime.combine(doc.issued_on, time())):
-        pdf = html.write_pdf(stylesheets=[_stylesheet()], font_config=_font_config())
-    write_atomically(path, pdf)
+    created = doc.finalized_at or datetime.combine(doc.issued_on, time())
+    write_atomically(path, compile_pdf(render_invoice_typst(doc), created))
     return path
 
 
@@ -109,70 +116,65 @@ def render_invoice_pdfs(
 ) -> list[Path]:
     """Render many invoices and return their paths, in the order given.
 
-    Rendering is CPU-bound, so a batch is split across one process per core
-    (spawned, not forked: the caller may be a threaded Dagster run); each
-    process loads the template, stylesheet and fonts once. A PDF's bytes do
-    not depend on which process rendered it. Existing finalized PDFs are
-    skipped before any process starts.
+    Existing finalized PDFs are skipped before any process starts. A big batch
+    is split across `render_processes` processes (spawned, not forked: the
+    caller may be a threaded Dagster run); a PDF's bytes do not depend on
+    which process rendered it.
     """
     docs = list(docs)
     pending = [d for d in docs if not (d.is_finalized and (out_dir / pdf_filename(d)).exists())]
-    workers = workers or os.cpu_count() or 1
-    if workers < 2 or len(pending) < PARALLEL_RENDER_FROM:
+    processes = render_processes(len(pending), workers)
+    if processes == 1:
         for doc in pending:
             render_invoice_pdf(doc, out_dir)
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
             list(pool.map(render_invoice_pdf, pending, repeat(out_dir), chunksize=RENDER_CHUNK))
     return [out_dir / pdf_filename(doc) for doc in docs]
 
 
+def render_processes(pending: int, workers: int | None = None) -> int:
+    """How many processes render `pending` PDFs: this one, or `workers` (one per core)."""
+    workers = workers or os.cpu_count() or 1
+    return workers if pending >= PARALLEL_RENDER_FROM else 1
+
+
+def _title(doc: InvoiceDocument) -> str:
+    return f"Invoice {doc.invoice_number or 'draft'} — {doc.customer_name}"
+
+
+_FILTERS = {
+    "money": format_money,
+    "price": lambda amount, currency: "" if amount is None else format_price(amount, currency),
+    "quantity": format_quantity,
+    "long_date": long_date,
+}
+
+
 @functools.cache
-def _environment() -> Environment:
+def _html_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=True),
+        autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        money=format_money,
-        price=lambda amount, currency: "" if amount is None else format_price(amount, currency),
-        quantity=format_quantity,
-        long_date=long_date,
-    )
+    env.filters.update(_FILTERS)
     return env
 
 
 @functools.cache
-def _font_config() -> FontConfiguration:
-    """Fontconfig's font scan is most of a cold render; do it once per process."""
-    return FontConfiguration()
-
-
-@functools.cache
-def _stylesheet() -> CSS:
-    """The template's stylesheet, parsed once per process (see `render_invoice_html`)."""
-    return CSS(filename=TEMPLATE_DIR / f"{TEMPLATE_VERSION}.css", font_config=_font_config())
-
-
-@contextmanager
-def _pinned_font_clock(moment: datetime) -> Iterator[None]:
-    """Make embedded font subsets carry `moment` instead of the time of rendering.
-
-    Without the system library libharfbuzz-subset, WeasyPrint subsets fonts with
-    fontTools, which stamps each subset's `head.modified` with the current time
-    unless SOURCE_DATE_EPOCH (the reproducible-builds convention) is set. A
-    value the caller already set is kept. The environment is process-wide, so
-    render from one thread at a time.
-    """
-    if "SOURCE_DATE_EPOCH" in os.environ:
-        yield
-        return
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.replace(tzinfo=UTC).timestamp()))
-    try:
-        yield
-    finally:
-        del os.environ["SOURCE_DATE_EPOCH"]
+def _typst_environment() -> Environment:
+    """Typst templates: no HTML escaping, and every `{{ }}` through `typst_string`."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=False,
+        finalize=typst_string,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(_FILTERS)
+    return env

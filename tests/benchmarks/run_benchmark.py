@@ -16,7 +16,8 @@ at best and with a pandas script. In one process, on a fresh DuckDB file:
          them). A second build would redo everything, so finalize is the
          execution time dbt's run_results.json gives those two models;
 - render: read the period's invoice documents, then `render_invoice_pdfs`
-         (one worker process per core); with --render-limit, the first N
+         (in this process, or one worker process per core from
+         PARALLEL_RENDER_FROM invoices on); with --render-limit, the first N
          invoices, extrapolated to all. Wall time on a shared machine counts
          the neighbours too, so the stage also records the CPU seconds it used
          (this process and its workers) and the load average around it;
@@ -56,7 +57,7 @@ from dbt.contracts.graph.manifest import Manifest
 from dbt.version import __version__ as dbt_version
 
 from exporters.invoice_documents import InvoiceDocument, read_invoice_documents
-from exporters.invoice_pdf import render_invoice_pdfs
+from exporters.invoice_pdf import render_invoice_pdfs, render_processes
 from exporters.quickbooks.payloads import build_quickbooks_requests
 from exporters.record_tables import ensure_record_tables
 from exporters.stripe.payloads import build_stripe_requests
@@ -311,6 +312,7 @@ def finalize_seconds(nodes: list[dict[str, Any]]) -> float:
 class RenderCost:
     """CPU seconds the render stage used, here and in its workers, and the load around it."""
 
+    processes: int
     cpu_seconds: float
     load_before: float
     load_after: float
@@ -324,14 +326,16 @@ def cpu_seconds() -> float:
 
 
 def render_pdfs(documents: Sequence[InvoiceDocument], out_dir: Path) -> RenderCost:
-    """Render through the pipeline's own parallel path, metering CPU and load.
+    """Render through the pipeline's own path, metering CPU and load.
 
-    The worker pool is shut down (its processes waited for) before the second
-    reading, so their CPU time, start-up included, is in it.
+    A worker pool, when the batch is big enough for one, is shut down (its
+    processes waited for) before the second reading, so their CPU time,
+    start-up included, is in it.
     """
+    processes = render_processes(len(documents))
     load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
     render_invoice_pdfs(documents, out_dir)
-    return RenderCost(cpu_seconds() - cpu_before, load_before, os.getloadavg()[0])
+    return RenderCost(processes, cpu_seconds() - cpu_before, load_before, os.getloadavg()[0])
 
 
 def read_documents(paths: RunPaths) -> list[InvoiceDocument]:
@@ -444,6 +448,7 @@ class Report:
             "machine": self.machine,
             "pdfs": {
                 "rendered": self.rendered,
+                "processes": self.render_cost.processes,
                 "invoices_per_s": round(self.rendered / t("render"), 2) if t("render") else None,
                 "cpu_s_per_invoice": round(self.cpu_per_invoice(), 4),
                 "load_average": [self.render_cost.load_before, self.render_cost.load_after],
@@ -482,15 +487,14 @@ def print_report(report: Report) -> None:
         print(f"pandas / pipeline (load + rate + finalize): {t('pandas script') / first:.2f}")
     print(f"late re-run / first run (load + rate): {rerun / first:.2f}  (target < 0.25)")
     invoices_per_s = report.rendered / t("render") if t("render") else 0
-    cost, cores = report.render_cost, report.machine["cores"]
+    cost = report.render_cost
     print(
-        f"PDFs: {invoices_per_s:.1f} invoices/s on {cores} worker processes  (target ≥ 50), "
-        f"load average {cost.load_before:.1f} → {cost.load_after:.1f}"
+        f"PDFs: {invoices_per_s:.1f} invoices/s in {cost.processes} process(es)  "
+        f"(target ≥ 50), load average {cost.load_before:.1f} → {cost.load_after:.1f}"
     )
     print(
-        f"  CPU {report.cpu_per_invoice() * 1000:.0f} ms per invoice (workers' start-up "
-        f"included): at most {cores / report.cpu_per_invoice():.1f} invoices/s "
-        f"on {cores} idle cores"
+        f"  CPU {report.cpu_per_invoice() * 1000:.0f} ms per invoice "
+        "(workers' start-up included, if any)"
     )
     if report.rendered < report.invoices:
         print(
@@ -532,7 +536,8 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
         render_cost = timings.run(
             "render",
             lambda: render_pdfs(rendered, paths.invoices),
-            f"{len(rendered)} of {len(documents)} PDFs, {os.cpu_count()} processes",
+            f"{len(rendered)} of {len(documents)} PDFs, "
+            f"{render_processes(len(rendered))} process(es)",
         )
         requests = timings.run("sync_payloads", lambda: build_sync_payloads(documents))
         peak = rusage_peak_mb()

@@ -1,4 +1,4 @@
-"""One warm WeasyPrint: the module renders the three invoices once and shares them."""
+"""One warm Typst compiler: the module renders the three invoices once and shares them."""
 
 from dataclasses import replace
 from datetime import date
@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from exporters import invoice_pdf
 from exporters.invoice_pdf import (
+    HTML_TEMPLATE_VERSION,
     PARALLEL_RENDER_FROM,
     TEMPLATE_VERSION,
     period_label,
     render_invoice_html,
     render_invoice_pdf,
     render_invoice_pdfs,
+    render_processes,
 )
 
 
@@ -39,13 +42,12 @@ def test_html_shows_period_dates_and_totals(usd_invoice, zero_invoice):
     assert "Oct 1 – Oct 31, 2026" in html
     assert "Nov 4, 2026" in html and "Nov 9, 2026" in html
     assert "-$49.90" in html and "-$100.00" in html and "$635.96" in html
-    assert f'content="{TEMPLATE_VERSION}"' in html
+    assert f'content="{HTML_TEMPLATE_VERSION}"' in html
     assert "Zeta &amp; Sons" in render_invoice_html(zero_invoice)
 
 
 def test_standalone_html_carries_the_stylesheet(usd_invoice):
     assert "@page" in render_invoice_html(usd_invoice)
-    assert "<style>" not in render_invoice_html(usd_invoice, embed_stylesheet=False)
 
 
 def test_period_label_spans_years_when_it_must(usd_invoice):
@@ -80,6 +82,8 @@ def test_pdf_metadata_is_fixed_by_the_invoice(pdf_dir):
     metadata = PdfReader(pdf_dir / "INV-000001.pdf").metadata
     assert metadata["/CreationDate"] == "D:20261104000500Z"
     assert metadata["/Title"] == "Invoice INV-000001 — Acme Analytics, Inc."
+    assert metadata["/Author"] == "Northwind Metering Ltd"
+    assert metadata["/Keywords"] == TEMPLATE_VERSION
 
 
 def test_finalized_pdf_is_never_rendered_again(pdf_dir, usd_invoice):
@@ -104,10 +108,17 @@ def test_draft_preview_is_rerendered(usd_invoice, tmp_path):
     assert "Renamed Corp" in pdf_text(path)
 
 
-def test_worker_processes_write_the_bytes_this_process_writes(documents, tmp_path):
+def test_small_batches_render_in_this_process():
+    assert render_processes(PARALLEL_RENDER_FROM - 1, workers=2) == 1
+    assert render_processes(PARALLEL_RENDER_FROM, workers=2) == 2
+    assert render_processes(PARALLEL_RENDER_FROM, workers=1) == 1
+
+
+def test_worker_processes_write_the_bytes_this_process_writes(documents, tmp_path, monkeypatch):
+    monkeypatch.setattr(invoice_pdf, "PARALLEL_RENDER_FROM", 4)
     batch = [
         replace(doc, invoice_number=f"{doc.invoice_number}-{copy}")
-        for copy in range(-(-PARALLEL_RENDER_FROM // len(documents)))
+        for copy in range(2)
         for doc in documents
     ]
     pooled = render_invoice_pdfs(batch, tmp_path / "pool", workers=2)

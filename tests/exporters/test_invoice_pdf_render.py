@@ -141,3 +141,45 @@ def test_a_long_customer_name_leaves_the_invoice_facts_on_the_page(usd_invoice, 
         pdf.close()
     assert "Oct 1 – Oct 31, 2026" in on_the_page, "the billing period runs off the page"
     assert "Nov 9, 2026" in on_the_page
+
+
+def test_typst_specials_in_the_data_print_as_they_are(usd_invoice, tmp_path) -> None:
+    """Names and descriptions are data, never Typst markup, code or maths."""
+    name = 'Acme "#1" $x [a] \\ *b* <c> @d = e {{ f }} // g'
+    description = 'Setup fee #set page(paper: "a5") $1 + 1$ _not emphasis_'
+    lines = (replace(usd_invoice.lines[0], description=description), *usd_invoice.lines[1:])
+    doc = replace(usd_invoice, customer_name=name, lines=lines)
+    pdf_path = render_invoice_pdf(doc, tmp_path)
+    reader = PdfReader(pdf_path)
+    text = " ".join(reader.pages[0].extract_text().split())  # the name may wrap
+    assert name in text
+    assert description in text
+    assert reader.metadata["/Title"] == f"Invoice INV-000001 — {name}"
+    assert len(reader.pages) == 1
+
+
+def test_a_line_and_its_tiers_stay_on_one_page(usd_invoice, tmp_path) -> None:
+    """Twenty tiered lines take more than a page; no line is split across two."""
+    description = (
+        f"Meter {{}}, Growth plan, {SPAN}: 250,000 calls — first 100,000: 100,000 × $0; "
+        "over 100,000 up to 1,000,000: 150,000 × $0.001; over 1,000,000: 0 × $0.0005"
+    )
+    lines = tuple(
+        invoice_line(n, "usage", f"m{n}", description.format(n), "250000", None, "150.00")
+        for n in range(1, 21)
+    )
+    total, zero = Decimal("3000.00"), Decimal("0.00")
+    doc = replace(
+        usd_invoice,
+        lines=lines,
+        subtotal=total,
+        discount_total=zero,
+        credit_total=zero,
+        tax_total=zero,
+        total=total,
+    )
+    texts = [page.extract_text() for page in PdfReader(render_invoice_pdf(doc, tmp_path)).pages]
+    assert len(texts) >= 2
+    for text in texts:
+        assert text.count("250,000 calls") == text.count("over 1,000,000: 0 × $0.0005")
+    assert sum(text.count("250,000 calls") for text in texts) == 20
