@@ -5,9 +5,6 @@ rendered again, so a template change cannot alter what a customer received.
 Rendering is deterministic (same document, same bytes): the PDF's creation
 date is the invoice's `finalized_at` (its issue date for a draft), and Typst
 adds no id or clock reading of its own.
-
-`render_invoice_html` gives the same invoice as standalone HTML (template
-`invoice_v1.html.j2`, usable as an e-mail body); no PDF engine is involved.
 """
 
 import functools
@@ -28,7 +25,6 @@ from exporters.money import format_money, format_price
 from exporters.typst_pdf import compile_pdf, typst_string
 
 TEMPLATE_VERSION = "invoice_v2"
-HTML_TEMPLATE_VERSION = "invoice_v1"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 # An invoice costs ~15-20 ms of CPU, so a batch renders in this process unless
@@ -69,27 +65,13 @@ def pdf_filename(doc: InvoiceDocument) -> str:
     return f"DRAFT-{doc.invoice_id}.pdf"
 
 
-def render_invoice_html(doc: InvoiceDocument) -> str:
-    """The invoice as one HTML page with its stylesheet embedded, as an e-mail body needs."""
-    check_balances(doc)
-    created = f"{doc.finalized_at.isoformat(timespec='seconds')}Z" if doc.finalized_at else None
-    template = _html_environment().get_template(f"{HTML_TEMPLATE_VERSION}.html.j2")
-    return template.render(
-        doc=doc,
-        title=_title(doc),
-        period=period_label(doc),
-        created=created,
-        template_version=HTML_TEMPLATE_VERSION,
-    )
-
-
 def render_invoice_typst(doc: InvoiceDocument) -> str:
     """The invoice as Typst markup, every value from `doc` escaped into a string literal."""
     check_balances(doc)
-    template = _typst_environment().get_template(f"{TEMPLATE_VERSION}.typ.j2")
+    template = _environment().get_template(f"{TEMPLATE_VERSION}.typ.j2")
     return template.render(
         doc=doc,
-        title=_title(doc),
+        title=f"Invoice {doc.invoice_number or 'draft'} — {doc.customer_name}",
         period=period_label(doc),
         template_version=TEMPLATE_VERSION,
     )
@@ -140,33 +122,8 @@ def render_processes(pending: int, workers: int | None = None) -> int:
     return workers if pending >= PARALLEL_RENDER_FROM else 1
 
 
-def _title(doc: InvoiceDocument) -> str:
-    return f"Invoice {doc.invoice_number or 'draft'} — {doc.customer_name}"
-
-
-_FILTERS = {
-    "money": format_money,
-    "price": lambda amount, currency: "" if amount is None else format_price(amount, currency),
-    "quantity": format_quantity,
-    "long_date": long_date,
-}
-
-
 @functools.cache
-def _html_environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(_FILTERS)
-    return env
-
-
-@functools.cache
-def _typst_environment() -> Environment:
+def _environment() -> Environment:
     """Typst templates: no HTML escaping, and every `{{ }}` through `typst_string`."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -176,5 +133,10 @@ def _typst_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(_FILTERS)
+    env.filters.update(
+        money=format_money,
+        price=lambda amount, currency: "" if amount is None else format_price(amount, currency),
+        quantity=format_quantity,
+        long_date=long_date,
+    )
     return env

@@ -9,11 +9,9 @@ from pypdf import PdfReader
 
 from exporters import invoice_pdf
 from exporters.invoice_pdf import (
-    HTML_TEMPLATE_VERSION,
     PARALLEL_RENDER_FROM,
     TEMPLATE_VERSION,
     period_label,
-    render_invoice_html,
     render_invoice_pdf,
     render_invoice_pdfs,
     render_processes,
@@ -29,25 +27,6 @@ def pdf_dir(tmp_path_factory: pytest.TempPathFactory, documents) -> Path:
 
 def pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(path).pages)
-
-
-def test_html_is_autoescaped(usd_invoice):
-    html = render_invoice_html(replace(usd_invoice, customer_name="<script>alert(1)</script>"))
-    assert "<script>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-
-
-def test_html_shows_period_dates_and_totals(usd_invoice, zero_invoice):
-    html = render_invoice_html(usd_invoice)
-    assert "Oct 1 – Oct 31, 2026" in html
-    assert "Nov 4, 2026" in html and "Nov 9, 2026" in html
-    assert "-$49.90" in html and "-$100.00" in html and "$635.96" in html
-    assert f'content="{HTML_TEMPLATE_VERSION}"' in html
-    assert "Zeta &amp; Sons" in render_invoice_html(zero_invoice)
-
-
-def test_standalone_html_carries_the_stylesheet(usd_invoice):
-    assert "@page" in render_invoice_html(usd_invoice)
 
 
 def test_period_label_spans_years_when_it_must(usd_invoice):
