@@ -6,6 +6,7 @@ and by the Spark parity test, which bills the same merged inputs on both engines
 
 import csv
 import shutil
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,15 @@ def write_merged_inputs(scenario_dirs: list[Path], data_dir: Path) -> None:
     )
     for file_name in REFERENCE_CSVS:
         _merge_csv(scenario_dirs, file_name, data_dir / file_name)
+
+
+def bill_merged_scenarios(data_dir: Path, bill: Callable[[str, str], None]) -> None:
+    """Merge every scenario's inputs into `data_dir`, then `bill(period, as_of)` each
+    period in order, its landing files landed just before its run."""
+    landing = data_dir / "landing" / "events"
+    landing.mkdir(parents=True)
+    dirs = scenario_dirs()
+    write_merged_inputs(dirs, data_dir)
+    for period, as_of in runs(dirs):
+        land_files(dirs, landing, period)
+        bill(period, as_of)

@@ -26,13 +26,7 @@ import duckdb
 import pytest
 
 from orchestration.runs import Deployment, run_billing_period
-from tests.scenario_inputs import (
-    expected_results,
-    land_files,
-    runs,
-    scenario_dirs,
-    write_merged_inputs,
-)
+from tests.scenario_inputs import bill_merged_scenarios, expected_results, scenario_dirs
 
 
 @dataclass(frozen=True)
@@ -54,14 +48,10 @@ def _cases() -> list[Case]:
 def billed_scenarios(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     root = tmp_path_factory.mktemp("scenarios")
     data_dir = root / "data"
-    landing = data_dir / "landing" / "events"
-    landing.mkdir(parents=True)
-    dirs = scenario_dirs()
-    write_merged_inputs(dirs, data_dir)
     deployment = Deployment.beside_database(data_dir, root / "output" / "billing.duckdb")
-    for period, as_of in runs(dirs):
-        land_files(dirs, landing, period)
-        run_billing_period(deployment, period, as_of)
+    bill_merged_scenarios(
+        data_dir, lambda period, as_of: run_billing_period(deployment, period, as_of)
+    )
     return deployment
 
 

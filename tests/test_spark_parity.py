@@ -46,7 +46,7 @@ from orchestration.assets.rating import REPORTING, periods_with_late_events
 from orchestration.project import DBT_PROJECT_DIR
 from orchestration.resources import BillingClock, BillingWarehouse
 from tests.conftest import DBT_EXECUTABLE
-from tests.scenario_inputs import land_files, runs, scenario_dirs, write_merged_inputs
+from tests.scenario_inputs import bill_merged_scenarios, runs, scenario_dirs
 
 pytestmark = pytest.mark.spark
 
@@ -116,7 +116,8 @@ class TwoEngines:
 
     def bill(self, period: str, as_of: str, *, last: bool) -> None:
         """A billing run's dbt commands, on each engine: late periods re-rated, then the
-        period. Data tests run with the deployment's last period, on every period's rows;
+        period. Data tests run with the deployment's last period, on every period's rows
+        (the per-event marts' `*_in_period` tests: on the last period's);
         before it dbt builds the same seeds and models without them (Spark runs a test in
         about a second, and there are a hundred)."""
         self.load(as_of)
@@ -226,15 +227,11 @@ def spark_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def scenarios_on_both(tmp_path_factory: pytest.TempPathFactory, spark_dir: Path):
     root = tmp_path_factory.mktemp("scenarios_parity")
     data_dir = root / "data"
-    landing = data_dir / "landing" / "events"
-    landing.mkdir(parents=True)
-    dirs = scenario_dirs()
-    write_merged_inputs(dirs, data_dir)
     engines = _two_engines(root, data_dir, spark_dir, "scenarios_")
-    periods = runs(dirs)
-    for period, as_of in periods:
-        land_files(dirs, landing, period)
-        engines.bill(period, as_of, last=(period, as_of) == periods[-1])
+    last = runs(scenario_dirs())[-1]
+    bill_merged_scenarios(
+        data_dir, lambda period, as_of: engines.bill(period, as_of, last=(period, as_of) == last)
+    )
     return engines, engines.export_spark_marts()
 
 

@@ -244,7 +244,7 @@ def write_dbt_profile(paths: RunPaths) -> None:
                     # Limits at connect time: dbt-duckdb re-applies `settings` on every
                     # cursor, and DuckDB refuses a temp_directory SET once it has spilled.
                     "config_options": DUCKDB_CONFIG,
-                    "settings": {"TimeZone": "UTC"},
+                    "settings": {"TimeZone": "UTC", "checkpoint_threshold": "8GB"},
                 }
             },
         }

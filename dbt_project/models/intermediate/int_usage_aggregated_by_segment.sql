@@ -4,10 +4,9 @@
   value; unique_count counts distinct values; latest takes the value of the
   last event by timestamp, a tie broken by the greater event_id.
 
-  A table, not a view: every charge model's view reads it, and a view would
-  aggregate the period's events once per charge model. Incremental by
-  period, so a later run for another period (reconciliation after a sync,
-  say) still finds this period's rows.
+  Every charge model reads it, so the period's events are aggregated once.
+  Incremental by period, so a later run for another period (reconciliation
+  after a sync, say) still finds this period's rows.
 #}
 
 with

@@ -36,7 +36,7 @@ daily as (
         count(*) as event_count,
         sum(meter_value) as value_sum,
         max(meter_value) as value_max,
-        count(distinct meter_value_text) as distinct_values
+        count(distinct case when aggregation = 'unique_count' then meter_value_text end) as distinct_values
     from matched
     group by customer_id, meter_id, usage_date
 ),
