@@ -4,7 +4,6 @@ The same asset definitions run here as in the Dagster UI; only the resources
 (explicit paths and as-of) and the console log level differ.
 """
 
-import os
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +25,7 @@ from orchestration.failures import RunFailed
 from orchestration.partitions import partition_key_of
 from orchestration.project import ensure_dbt_manifest
 from orchestration.resources import BillingClock
+from orchestration.run_history import command_instance
 
 # Failures are reported once, by RunFailed; the console logger would repeat them with tracebacks.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -61,10 +61,13 @@ def _materialize(
     """One Dagster run of `selection` for the period. dbt's own log (printed by
     dagster-dbt) goes to <output>/logs/<period>.log instead of the terminal."""
     ensure_dbt_manifest()
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     log_path = deployment.output_dir / "logs" / f"{period}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log, redirect_stdout(log):
+    with (
+        log_path.open("a", encoding="utf-8") as log,
+        redirect_stdout(log),
+        command_instance() as instance,
+    ):
         result = _materialize_quietly(selection, deployment, period, as_of, instance)
     if not result.success:
         failures = result.get_step_failure_events()

@@ -1,14 +1,14 @@
 """`billing simulate`: the pricing_simulation asset, run outside the UI."""
 
-import os
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from dagster import DagsterInstance, materialize
+from dagster import materialize
 
 from orchestration.assets.simulation import pricing_simulation
 from orchestration.definitions import billing_resources
 from orchestration.project import ensure_dbt_manifest
+from orchestration.run_history import command_instance
 from orchestration.runs import QUIET_CONSOLE, RunFailed, _root_cause
 
 
@@ -35,7 +35,11 @@ def run_pricing_simulation(
         "periods": periods,
         "threshold_percent": threshold_percent,
     }
-    with log_path.open("a", encoding="utf-8") as log, redirect_stdout(log):
+    with (
+        log_path.open("a", encoding="utf-8") as log,
+        redirect_stdout(log),
+        command_instance() as instance,
+    ):
         result = materialize(
             [pricing_simulation],
             resources=billing_resources(
@@ -44,7 +48,7 @@ def run_pricing_simulation(
                 output_dir=str(output_dir),
             ),
             run_config={**QUIET_CONSOLE, "ops": {"pricing_simulation": {"config": config}}},
-            instance=DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None,
+            instance=instance,
             raise_on_error=False,
         )
     if not result.success:
