@@ -71,3 +71,13 @@ def billed(tmp_path_factory: pytest.TempPathFactory):
     not_yet_landed.rename(october_file)
     run_billing_period(deployment, "2026-10", "2026-11-05T00:00:00Z")
     return deployment
+
+
+@pytest.fixture
+def billed_warehouse(billed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the billed tiny company's warehouse, the one this process's dbt
+    commands use (BILLING_DB)."""
+    db = tmp_path / billed.db_path.name
+    shutil.copy(billed.db_path, db)
+    monkeypatch.setenv("BILLING_DB", str(db))
+    return db

@@ -6,22 +6,12 @@ as dbt is done, and that a failing command says what dbt said.
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.dbt_runner import BillingDbt, DbtFailed
-from orchestration.runs import Deployment
-
-
-@pytest.fixture
-def warehouse(billed: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    db = tmp_path / billed.db_path.name
-    shutil.copy(billed.db_path, db)
-    monkeypatch.setenv("BILLING_DB", str(db))
-    return db
 
 
 def _run_segments_for(period: str) -> None:
@@ -46,13 +36,13 @@ def _segment_periods(db: Path) -> set[str]:
     return {row[0] for row in rows}
 
 
-def test_each_command_compiles_for_its_own_period(warehouse: Path) -> None:
+def test_each_command_compiles_for_its_own_period(billed_warehouse: Path) -> None:
     for period in ("2026-09", "2026-10", "2026-09"):
         _run_segments_for(period)
-        assert _segment_periods(warehouse) == {period}
+        assert _segment_periods(billed_warehouse) == {period}
 
 
-def test_a_failing_command_raises_with_dbts_first_error(warehouse: Path) -> None:
+def test_a_failing_command_raises_with_dbts_first_error(billed_warehouse: Path) -> None:
     with pytest.raises(
         DbtFailed, match=r"dbt run --select .* failed: .*must be YYYY-MM, got '2026/10'"
     ):

@@ -6,22 +6,12 @@ period fails that period's run, and no other.
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.dbt_runner import BillingDbt, DbtFailed
-from orchestration.runs import Deployment
-
-
-@pytest.fixture
-def warehouse(billed: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    db = tmp_path / billed.db_path.name
-    shutil.copy(billed.db_path, db)
-    monkeypatch.setenv("BILLING_DB", str(db))
-    return db
 
 
 def _test_usage_events(period: str) -> None:
@@ -38,8 +28,8 @@ def _test_usage_events(period: str) -> None:
     )
 
 
-def test_a_duplicated_event_fails_its_own_period_only(warehouse: Path) -> None:
-    with duckdb.connect(str(warehouse)) as conn:
+def test_a_duplicated_event_fails_its_own_period_only(billed_warehouse: Path) -> None:
+    with duckdb.connect(str(billed_warehouse)) as conn:
         conn.execute(
             "insert into main.fct_usage_events "
             "select * from main.fct_usage_events where period_start = '2026-09-01' limit 1"
@@ -49,8 +39,8 @@ def test_a_duplicated_event_fails_its_own_period_only(warehouse: Path) -> None:
         _test_usage_events("2026-09")
 
 
-def test_an_event_without_a_segment_fails_its_own_period_only(warehouse: Path) -> None:
-    with duckdb.connect(str(warehouse)) as conn:
+def test_an_event_without_a_segment_fails_its_own_period_only(billed_warehouse: Path) -> None:
+    with duckdb.connect(str(billed_warehouse)) as conn:
         conn.execute(
             "update main.fct_usage_events set segment_id = null where event_id = "
             "(select min(event_id) from main.fct_usage_events where period_start = '2026-10-01')"

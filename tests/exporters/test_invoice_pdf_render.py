@@ -48,6 +48,21 @@ def invoice_line(number: int, line_type, meter_id, description, quantity, unit_p
     )
 
 
+def usage_only(invoice: InvoiceDocument, lines: tuple[InvoiceLine, ...]) -> InvoiceDocument:
+    """`invoice` with these lines and no discount, credit or tax: the total is their sum."""
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    zero = Decimal("0.00")
+    return replace(
+        invoice,
+        lines=lines,
+        subtotal=total,
+        discount_total=zero,
+        credit_total=zero,
+        tax_total=zero,
+        total=total,
+    )
+
+
 @pytest.fixture(scope="module")
 def realistic_invoice(usd_invoice: InvoiceDocument) -> InvoiceDocument:
     """$861.59 of charges, less $49.90 discount and $100.00 credit, plus 8.25% tax: $770.40."""
@@ -73,17 +88,7 @@ def long_invoice(usd_invoice: InvoiceDocument) -> InvoiceDocument:
         )
         for n in range(1, 61)
     )  # fmt: skip
-    total = Decimal("60.00")
-    zero = Decimal("0.00")
-    return replace(
-        usd_invoice,
-        lines=lines,
-        subtotal=total,
-        discount_total=zero,
-        credit_total=zero,
-        tax_total=zero,
-        total=total,
-    )
+    return usage_only(usd_invoice, lines)
 
 
 def test_the_invoice_page_is_drawn_and_reads_right(realistic_invoice, tmp_path) -> None:
@@ -168,16 +173,7 @@ def test_a_line_and_its_tiers_stay_on_one_page(usd_invoice, tmp_path) -> None:
         invoice_line(n, "usage", f"m{n}", description.format(n), "250000", None, "150.00")
         for n in range(1, 21)
     )
-    total, zero = Decimal("3000.00"), Decimal("0.00")
-    doc = replace(
-        usd_invoice,
-        lines=lines,
-        subtotal=total,
-        discount_total=zero,
-        credit_total=zero,
-        tax_total=zero,
-        total=total,
-    )
+    doc = usage_only(usd_invoice, lines)
     texts = [page.extract_text() for page in PdfReader(render_invoice_pdf(doc, tmp_path)).pages]
     assert len(texts) >= 2
     for text in texts:
