@@ -24,13 +24,6 @@ AS_OF = "2026-11-10T00:00:00Z"
 PROVIDER_VARIABLES = ("STRIPE_", "QBO_", "SMTP_")
 
 
-@pytest.fixture
-def warehouse(billed: Deployment, tmp_path: Path) -> Path:
-    db = tmp_path / "billing.duckdb"
-    shutil.copy(billed.db_path, db)
-    return db
-
-
 def _sync(provider: str, db: Path, as_of: str = AS_OF, **variables: str) -> CommandResult:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(PROVIDER_VARIABLES)}
     return run_billing(
@@ -38,23 +31,23 @@ def _sync(provider: str, db: Path, as_of: str = AS_OF, **variables: str) -> Comm
     )
 
 
-def test_unconfigured_sync_writes_the_outbox_and_says_so(warehouse: Path) -> None:
-    done = _sync("stripe", warehouse)
+def test_unconfigured_sync_writes_the_outbox_and_says_so(billed_warehouse: Path) -> None:
+    done = _sync("stripe", billed_warehouse)
     assert done.returncode == 0, done.stderr
     assert "Stripe is NOT configured: nothing was sent to Stripe" in done.stdout
     assert "INV-000004: written to the outbox" in done.stdout
-    invoices = sorted(p.name for p in (warehouse.parent / "outbox" / "stripe").iterdir())
+    invoices = sorted(p.name for p in (billed_warehouse.parent / "outbox" / "stripe").iterdir())
     assert invoices == ["INV-000001", "INV-000002", "INV-000003", "INV-000004"]
 
 
-def test_quickbooks_sync_books_each_invoice_once(warehouse: Path) -> None:
+def test_quickbooks_sync_books_each_invoice_once(billed_warehouse: Path) -> None:
     with QuickBooksTestServer() as qbo:
         variables = {
             "QBO_API_BASE": qbo.base_url,
             "QBO_ACCESS_TOKEN": qbo.access_token,
             "QBO_REALM_ID": qbo.realm_id,
         }
-        first = _sync("quickbooks", warehouse, **variables)
+        first = _sync("quickbooks", billed_warehouse, **variables)
         assert first.returncode == 0, first.stderr
         booked = {i["DocNumber"]: Decimal(str(i["TotalAmt"])) for i in qbo.company.all("Invoice")}
         assert booked == {
@@ -64,20 +57,20 @@ def test_quickbooks_sync_books_each_invoice_once(warehouse: Path) -> None:
             "INV-000004": Decimal("49.00"),
         }
         writes = len(qbo.requests)
-        again = _sync("quickbooks", warehouse, **variables)
+        again = _sync("quickbooks", billed_warehouse, **variables)
         assert again.returncode == 0, again.stderr
         assert len(qbo.company.all("Invoice")) == 4
         assert "INV-000003: already in QuickBooks" in again.stdout
         assert qbo.requests[writes:] == []
-        assert qbo.access_token not in warehouse.read_bytes().decode("latin-1")
+        assert qbo.access_token not in billed_warehouse.read_bytes().decode("latin-1")
 
 
-def test_an_invoice_that_cannot_sync_fails_the_command_in_one_line(warehouse: Path) -> None:
+def test_an_invoice_that_cannot_sync_fails_the_command_in_one_line(billed_warehouse: Path) -> None:
     with QuickBooksTestServer() as qbo:
         qbo.fail_next(400, on="Invoice", times=1_000)
         done = _sync(
             "quickbooks",
-            warehouse,
+            billed_warehouse,
             QBO_API_BASE=qbo.base_url,
             QBO_ACCESS_TOKEN=qbo.access_token,
             QBO_REALM_ID=qbo.realm_id,
@@ -89,13 +82,13 @@ def test_an_invoice_that_cannot_sync_fails_the_command_in_one_line(warehouse: Pa
     assert message.startswith(expected)
 
 
-def test_stripe_sync_finalizes_and_charges_each_invoice_once(warehouse: Path) -> None:
+def test_stripe_sync_finalizes_and_charges_each_invoice_once(billed_warehouse: Path) -> None:
     with FakeStripe() as stripe_server:
         variables = {
             "STRIPE_API_KEY": stripe_server.api_key,
             "STRIPE_API_BASE": stripe_server.api_base,
         }
-        first = _sync("stripe", warehouse, **variables)
+        first = _sync("stripe", billed_warehouse, **variables)
         assert first.returncode == 0, first.stderr
         invoices = stripe_server.account.invoices.values()
         due = {i["metadata"]["invoice_number"]: (i["status"], i["amount_due"]) for i in invoices}
@@ -106,10 +99,10 @@ def test_stripe_sync_finalizes_and_charges_each_invoice_once(warehouse: Path) ->
             "INV-000004": ("paid", 4900),
         }
         writes = len(stripe_server.applied_writes())
-        again = _sync("stripe", warehouse, **variables)
+        again = _sync("stripe", billed_warehouse, **variables)
         assert again.returncode == 0, again.stderr
         assert len(stripe_server.applied_writes()) == writes
-        assert stripe_server.api_key not in warehouse.read_bytes().decode("latin-1")
+        assert stripe_server.api_key not in billed_warehouse.read_bytes().decode("latin-1")
 
 
 @pytest.fixture(scope="module")

@@ -6,23 +6,23 @@ with real dbt against a copy of a billed warehouse, where their parents exist.
 
 import json
 import os
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
 
 from orchestration.project import DBT_PROJECT_DIR, ensure_dbt_manifest
-from orchestration.runs import Deployment
 from tests.conftest import DBT_EXECUTABLE
 
 
-def test_every_dbt_unit_test_passes(billed: Deployment, tmp_path: Path) -> None:
-    db = tmp_path / "billing.duckdb"
-    shutil.copy(billed.db_path, db)
+def test_every_dbt_unit_test_passes(billed_warehouse: Path, tmp_path: Path) -> None:
     done = subprocess.run(
         [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--profiles-dir", "."],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "BILLING_DB": str(db), "DBT_TARGET_PATH": str(tmp_path / "target")},
+        env={
+            **os.environ,
+            "BILLING_DB": str(billed_warehouse),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+        },
         capture_output=True,
         text=True,
         check=False,
