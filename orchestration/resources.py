@@ -4,6 +4,7 @@ Secrets never pass through here: integrations read their credentials from the
 environment when they run (see exporters/), so the demo needs none.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,16 @@ from pathlib import Path
 
 import duckdb
 from dagster import ConfigurableResource
+
+# DuckDB's memory bound for every step, the one dbt's profile sets too
+# (dbt_project/profiles.yml). Without it a load takes DuckDB's default, 80 % of
+# the machine; with it a large period spills to `<warehouse>.duckdb.tmp/`.
+MEMORY_LIMIT_ENV = "BILLING_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "6GB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
 
 
 class BillingWarehouse(ConfigurableResource):
@@ -27,6 +38,9 @@ class BillingWarehouse(ConfigurableResource):
         conn = duckdb.connect(self.db_path, read_only=read_only)
         try:
             conn.execute("set TimeZone = 'UTC'")
+            # SET, as dbt-duckdb does: a connect-time config would have to match that of
+            # any connection to the file already open in this process.
+            conn.execute("set memory_limit = ?", [duckdb_memory_limit()])
             yield conn
         finally:
             conn.close()

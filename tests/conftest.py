@@ -7,6 +7,7 @@ opens, commits and closes a database for each of a run's ~500 events, about
 the command a home of their own (`dagster_home`).
 """
 
+import fcntl
 import os
 import shutil
 import sys
@@ -53,15 +54,11 @@ def tiny_company(tmp_path: Path) -> Path:
     return data_dir
 
 
-@pytest.fixture(scope="session")
-def billed(tmp_path_factory: pytest.TempPathFactory):
-    """The tiny company billed as it happens: September's file lands and September is
-    finalized as of Oct 5; then October's file lands and October is finalized as of Nov 5.
-
-    Shared by the tests: those that change it restore what they change."""
+def _bill_tiny_company(root: Path) -> None:
+    """September's file lands and September is finalized as of Oct 5; then October's
+    file lands and October is finalized as of Nov 5. Writes `root/data` and `root/output`."""
     from orchestration.runs import Deployment, run_billing_period
 
-    root = tmp_path_factory.mktemp("billed")
     data_dir = root / "data"
     shutil.copytree(FIXTURES / "tiny_company", data_dir)
     october_file = data_dir / "landing" / "events" / "2026-10-usage.jsonl"
@@ -70,7 +67,32 @@ def billed(tmp_path_factory: pytest.TempPathFactory):
     run_billing_period(deployment, "2026-09", "2026-10-05T00:00:00Z")
     not_yet_landed.rename(october_file)
     run_billing_period(deployment, "2026-10", "2026-11-05T00:00:00Z")
-    return deployment
+
+
+@pytest.fixture(scope="session")
+def billed(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny company billed as it happens (`_bill_tiny_company`).
+
+    Shared by a process's tests: those that change it restore what they change.
+    Under xdist the first process to need it bills it once, under a lock, and
+    every process works on a copy of its own (the warehouse keeps no absolute
+    paths)."""
+    from orchestration.runs import Deployment
+
+    root = tmp_path_factory.mktemp("billed")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "billed-once"
+        done = Path(f"{shared}.done")
+        with open(f"{shared}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not done.exists():
+                shutil.rmtree(shared, ignore_errors=True)
+                _bill_tiny_company(shared)
+                done.touch()
+        shutil.copytree(shared, root, dirs_exist_ok=True)
+    else:
+        _bill_tiny_company(root)
+    return Deployment.beside_database(root / "data", root / "output" / "billing.duckdb")
 
 
 @pytest.fixture

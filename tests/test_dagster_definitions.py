@@ -9,6 +9,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.rating import billing_dbt_models
 from orchestration.definitions import defs
+from orchestration.resources import BillingWarehouse
 
 
 def test_definitions_load_with_monthly_partitions() -> None:
@@ -74,3 +75,19 @@ def test_bill_period_job_materializes_a_partition(
         "INV-000001.pdf",
         "INV-000002.pdf",
     ]
+
+
+def test_warehouse_connections_keep_duckdb_within_the_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load of a large period spills instead of taking 80 % of the machine."""
+    monkeypatch.delenv("BILLING_DUCKDB_MEMORY_LIMIT", raising=False)
+    warehouse = BillingWarehouse(
+        data_dir=str(tmp_path), db_path=str(tmp_path / "billing.duckdb"), output_dir=str(tmp_path)
+    )
+    with warehouse.connect() as conn:
+        (default,) = conn.execute("select current_setting('memory_limit')").fetchone()
+    monkeypatch.setenv("BILLING_DUCKDB_MEMORY_LIMIT", "1GiB")
+    with warehouse.connect() as conn:
+        (configured,) = conn.execute("select current_setting('memory_limit')").fetchone()
+    assert (default, configured) == ("5.5 GiB", "1.0 GiB")
