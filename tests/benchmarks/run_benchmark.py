@@ -29,9 +29,10 @@ files, and a re-run after 1 % late events land in a new file (load + rate).
 Deviations from a Dagster run, on purpose: no Dagster (its overhead is not
 the question), and dbt gets a profile of its own under the run directory,
 the project's profile plus DuckDB `threads=2`, `memory_limit='6GB'` (the
-project's default, which keeps the process under the issue's 8 GiB) and a
-temp directory, so it spills rather than dies on a shared machine. Results:
-a table on stdout and `data/output/bench/<scale>.json`.
+project's default, below the issue's 8 GiB) and a temp directory, so it
+spills rather than dies on a shared machine; the references get 16 GB
+(`REFERENCE_CONFIG`). Results: a table on stdout and
+`data/output/bench/<scale>.json`.
 """
 
 from __future__ import annotations
