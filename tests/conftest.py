@@ -35,14 +35,6 @@ def pytest_configure(config: pytest.Config) -> None:
     ensure_dbt_manifest()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Spark parity tests first. They are the longest (minutes each), and xdist
-    hands out files in this order (`--no-loadscope-reorder`), one to each process
-    first: starting first, in processes of their own, they finish while the
-    processes share out the rest."""
-    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
-
-
 @pytest.fixture
 def dagster_home(tmp_path: Path) -> Path:
     """A Dagster home with the project's instance settings, as `make demo` and `make ui` use."""

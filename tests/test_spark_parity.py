@@ -1,4 +1,4 @@
-"""The dbt project on Apache Spark and DuckDB, billed alike and compared mart by mart.
+"""The dbt project on Apache Spark: every mart row equal to DuckDB's, to the last decimal.
 
 Both engines bill the same inputs with the same dbt commands: the golden
 scenarios (their periods in order, each period's files landing before its run,
@@ -12,12 +12,9 @@ of the DuckDB mart of the same name, value for value: decimals with their
 scale, timestamps in UTC.
 
 DuckDB's dbt runs as the billing run runs it, a `dbt` process per command.
-Spark's runs in the test process (dbtRunner), so one Spark session serves all
-of a deployment's commands, its models under a schema prefix of their own
-(var `schema_prefix`). Each deployment is a test file of its own
-(`test_spark_parity_*.py`), so that the two run in parallel test processes,
-each with its own session and metastore; in one process the second reuses the
-first's session, its prefix keeping the models apart. Orchestration (Dagster, PDFs, exporters) is
+Spark's runs in this process (dbtRunner), so one Spark session serves all of
+them; its metastore then holds both deployments, each under its own schema
+prefix (var `schema_prefix`). Orchestration (Dagster, PDFs, exporters) is
 DuckDB's alone: the periods late events re-rate are found as the billing run
 finds them, and each engine re-rates them.
 
@@ -41,6 +38,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from data.generate_sample import generate_sample
 from exporters.record_tables import ensure_record_tables
 from loaders import load_landing_files, load_reference_data
 from loaders.parquet_landing import land_raw_tables_as_parquet
@@ -48,11 +46,15 @@ from orchestration.assets.rating import REPORTING, periods_with_late_events
 from orchestration.project import DBT_PROJECT_DIR
 from orchestration.resources import BillingClock, BillingWarehouse
 from tests.conftest import DBT_EXECUTABLE
+from tests.scenario_inputs import bill_merged_scenarios, runs, scenario_dirs
+
+pytestmark = pytest.mark.spark
 
 MARTS = "main"
+SAMPLE_PERIOD = ("2026-08", "2026-11-05T00:00:00Z")
 
 
-def require_spark() -> None:
+def _require_spark() -> None:
     missing = [
         what
         for what, present in (
@@ -203,11 +205,7 @@ def _with_prefix(command: list[str], prefix: str) -> list[str]:
     return [*command[:at], "--vars", json.dumps(period_vars), *command[at + 2 :]]
 
 
-def two_engines(root: Path, data_dir: Path, prefix: str) -> TwoEngines:
-    """A deployment under `root`, with its own Spark warehouse and metastore."""
-    require_spark()
-    spark_dir = root / "spark"
-    spark_dir.mkdir(parents=True)
+def _two_engines(root: Path, data_dir: Path, spark_dir: Path, prefix: str) -> TwoEngines:
     return TwoEngines(
         data_dir=data_dir,
         db_path=root / "billing.duckdb",
@@ -216,6 +214,34 @@ def two_engines(root: Path, data_dir: Path, prefix: str) -> TwoEngines:
         prefix=prefix,
         work_dir=root,
     )
+
+
+@pytest.fixture(scope="module")
+def spark_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Spark warehouse and metastore for the module: the session is made once."""
+    _require_spark()
+    return tmp_path_factory.mktemp("spark")
+
+
+@pytest.fixture(scope="module")
+def scenarios_on_both(tmp_path_factory: pytest.TempPathFactory, spark_dir: Path):
+    root = tmp_path_factory.mktemp("scenarios_parity")
+    data_dir = root / "data"
+    engines = _two_engines(root, data_dir, spark_dir, "scenarios_")
+    last = runs(scenario_dirs())[-1]
+    bill_merged_scenarios(
+        data_dir, lambda period, as_of: engines.bill(period, as_of, last=(period, as_of) == last)
+    )
+    return engines, engines.export_spark_marts()
+
+
+@pytest.fixture(scope="module")
+def sample_on_both(tmp_path_factory: pytest.TempPathFactory, spark_dir: Path):
+    root = tmp_path_factory.mktemp("sample_parity")
+    generate_sample(root / "sample")
+    engines = _two_engines(root, root / "sample", spark_dir, "sample_")
+    engines.bill(*SAMPLE_PERIOD, last=True)
+    return engines, engines.export_spark_marts()
 
 
 def _canonical(value: object) -> object:
@@ -244,7 +270,7 @@ def _differences(duckdb_rows: Counter, spark_rows: Counter) -> str:
     return f"only on DuckDB: {only_duckdb}\nonly on Spark: {only_spark}"
 
 
-def assert_marts_equal(engines: TwoEngines, exported: Path) -> dict[str, int]:
+def _assert_marts_equal(engines: TwoEngines, exported: Path) -> dict[str, int]:
     with duckdb.connect(str(engines.db_path), read_only=True) as conn:
         conn.execute("set TimeZone = 'UTC'")
         marts = sorted(
@@ -275,3 +301,13 @@ def assert_marts_equal(engines: TwoEngines, exported: Path) -> dict[str, int]:
             assert duckdb_rows == spark_rows, f"{mart}:\n{_differences(duckdb_rows, spark_rows)}"
             compared[mart] = sum(duckdb_rows.values())
     return compared
+
+
+def test_golden_scenarios_are_equal_on_spark(scenarios_on_both) -> None:
+    compared = _assert_marts_equal(*scenarios_on_both)
+    assert compared["fct_invoice_lines"] > 0 and compared["fct_revenue_ledger"] > 0
+
+
+def test_a_sample_month_is_equal_on_spark(sample_on_both) -> None:
+    compared = _assert_marts_equal(*sample_on_both)
+    assert compared["fct_invoices"] > 0 and compared["fct_usage_events"] > 0
