@@ -28,10 +28,10 @@ files, and a re-run after 1 % late events land in a new file (load + rate).
 
 Deviations from a Dagster run, on purpose: no Dagster (its overhead is not
 the question), and dbt gets a profile of its own under the run directory,
-the project's profile plus DuckDB `threads=2`, `memory_limit='6GB'` (the
-project's default, below the issue's 8 GiB) and a temp directory, so it
-spills rather than dies on a shared machine; the references get 16 GB
-(`REFERENCE_CONFIG`). Results: a table on stdout and
+the project's profile plus DuckDB `threads=2`, the project's memory limit
+(`BILLING_DUCKDB_MEMORY_LIMIT`, default 6 GB, below the issue's 8 GiB) and a
+temp directory, so it spills rather than dies on a shared machine; the
+references get 16 GB (`REFERENCE_CONFIG`). Results: a table on stdout and
 `data/output/bench/<scale>.json`.
 """
 
@@ -66,6 +66,7 @@ from exporters.stripe.payloads import build_stripe_requests
 from loaders import load_landing_files, load_reference_data
 from orchestration.dbt_runner import release_duckdb
 from orchestration.project import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.resources import duckdb_memory_limit
 from tests.benchmarks.references import pandas_script, speed_of_light
 from tests.benchmarks.synthetic_month import MonthSpec, SyntheticMonth, generate_month, parse_scale
 
@@ -76,7 +77,11 @@ PERIOD_START = date(2026, 10, 1)
 # Past October's invoice grace period (3 days after 2026-11-01): the run finalizes.
 AS_OF = datetime(2026, 11, 5)
 LATE_AS_OF = datetime(2026, 11, 6)
-DUCKDB_CONFIG = {"threads": 2, "memory_limit": "6GB", "temp_directory": str(TMP_DIR)}
+DUCKDB_CONFIG = {
+    "threads": 2,
+    "memory_limit": duckdb_memory_limit(),
+    "temp_directory": str(TMP_DIR),
+}
 # The references are yardsticks, not the pipeline: the speed-of-light query dedups a
 # month in one hash aggregate, 8-16 GiB at 100M events (issue 6), and at 6 GB it runs
 # out of memory. Peak memory is recorded before they run.
