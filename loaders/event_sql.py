@@ -2,7 +2,7 @@
 
 Input is `landing_rows` (see `event_sources`) with the macro
 `landing_payload(original)`; parameters are `$as_of`, `$future_limit`,
-`$tolerance_minutes` and `$source_file`. Reference tables (`raw.customers`,
+`$tolerance_minutes`, `$source_file` and `$load_id`. Reference tables (`raw.customers`,
 `raw.meters`, `raw.subscriptions`) must be loaded.
 
 Where the time goes, and why the statements are shaped as they are:
@@ -216,15 +216,15 @@ left join landing_rows as rows on rows.source_line = decided.source_line
 INSERT_LOADED_SQL = """
 insert into raw.usage_events
     (event_id, customer_id, event_type, event_timestamp, quantity, properties,
-     source_file, source_line, loaded_at)
+     source_file, source_line, loaded_at, load_id)
 select event_id, customer_id, event_type, event_timestamp, event_quantity, canonical_properties,
-       $source_file, source_line, $as_of
+       $source_file, source_line, $as_of, $load_id
 from landing_checked
 anti join landing_decided using (event_id)
 where reason is null
 union all
 select event_id, customer_id, event_type, event_timestamp, event_quantity, canonical_properties,
-       $source_file, source_line, $as_of
+       $source_file, source_line, $as_of, $load_id
 from landing_decided
 where outcome = 'loaded'
 """

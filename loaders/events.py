@@ -16,7 +16,11 @@ explains where the time goes). Insertion order is not kept while loading
 memory); every row carries its file and line instead.
 
 Conventions: `loaded_at` and `quarantined_at` are the run's as-of (naive
-UTC), so re-running history with `--as-of` is reproducible. Stored
+UTC), so re-running history with `--as-of` is reproducible. Each file loaded
+gets the next `load_id` (1, 2, ...), on its `raw.landed_files` row and on
+every event it brought: unlike `loaded_at`, it only grows, so the per-event
+dbt models add the events of loads newer than the ones they hold instead of
+re-deriving the period (see `batch_incremental` in dbt_project/macros). Stored
 `properties` is the parsed object re-serialized canonically (`{}` when
 absent): top-level keys sorted, top-level whole numbers written without a
 fraction (`1.0` -> `1`), so payloads equal by value compare equal. Quantities
@@ -47,6 +51,8 @@ from loaders.raw_schema import EVENT_TABLES, RAW_SCHEMA, create_table_sql
 LANDING_DIR = Path("landing") / "events"
 # Dropped by warehouses made before payloads were compared by value instead of by hash.
 RETIRED_COLUMNS = {"usage_events": ("payload_hash",)}
+# Given a load_id by warehouses made before loads were numbered: what they hold is load 0.
+LOAD_NUMBERED_TABLES = ("usage_events", "landed_files")
 
 
 @dataclass(frozen=True)
@@ -135,13 +141,14 @@ def _load_file(
     )
     conn.execute(EARLIER_SQL)
     conn.execute(DECIDE_SQL, {"source_file": path.name})
+    load_id = _scalar(conn, "select coalesce(max(load_id), 0) + 1 from raw.landed_files", {})
     insert_params = {"source_file": path.name, "as_of": as_of}
     result = FileLoadResult(
         file_name=path.name,
         content_hash=digest,
         skipped=False,
         row_count=_scalar(conn, "select count(*) from landing_rows", {}),
-        loaded_count=_scalar(conn, INSERT_LOADED_SQL, insert_params),
+        loaded_count=_scalar(conn, INSERT_LOADED_SQL, {**insert_params, "load_id": load_id}),
         duplicate_count=_scalar(conn, INSERT_DUPLICATES_SQL, insert_params),
         quarantined_count=_scalar(conn, INSERT_QUARANTINED_SQL, insert_params),
     )
@@ -152,12 +159,13 @@ def _load_file(
             "quarantined; nothing of the file was committed"
         )
     conn.execute(
-        "insert into raw.landed_files (file_name, content_hash, loaded_at, row_count, "
-        "loaded_count, duplicate_count, quarantined_count) values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.landed_files (file_name, content_hash, loaded_at, load_id, row_count, "
+        "loaded_count, duplicate_count, quarantined_count) values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             path.name,
             digest,
             as_of,
+            load_id,
             result.row_count,
             result.loaded_count,
             result.duplicate_count,
@@ -166,6 +174,22 @@ def _load_file(
     )
     _drop_stage(conn)
     return result
+
+
+def _add_load_id(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The NOT NULL load_id column, 0 on the rows already there (DuckDB cannot add a
+    column with a constraint in one statement)."""
+    exists = conn.execute(
+        "select count(*) from information_schema.columns "
+        "where table_schema = ? and table_name = ? and column_name = 'load_id'",
+        [RAW_SCHEMA, table],
+    ).fetchone()[0]
+    if exists:
+        return
+    relation = f"{RAW_SCHEMA}.{table}"
+    conn.execute(f"alter table {relation} add column load_id bigint default 0")
+    conn.execute(f"alter table {relation} alter column load_id set not null")
+    conn.execute(f"alter table {relation} alter column load_id drop default")
 
 
 def _already_loaded(conn: duckdb.DuckDBPyConnection, name: str, digest: str) -> bool:
@@ -209,6 +233,8 @@ def load_landing_files(
     for name, retired in RETIRED_COLUMNS.items():
         for column in retired:
             conn.execute(f"alter table {RAW_SCHEMA}.{name} drop column if exists {column}")
+    for name in LOAD_NUMBERED_TABLES:
+        _add_load_id(conn, name)
     tolerance = _future_tolerance(conn)
     results = []
     with duckdb_setting(conn, "preserve_insertion_order", "false"):

@@ -132,7 +132,8 @@ EVENT_TABLES: dict[str, str] = {
         properties varchar not null,
         source_file varchar not null,
         source_line bigint not null,
-        loaded_at timestamp not null
+        loaded_at timestamp not null,
+        load_id bigint not null
     """,
     "duplicate_events": """
         event_id varchar not null,
@@ -153,6 +154,7 @@ EVENT_TABLES: dict[str, str] = {
         file_name varchar not null,
         content_hash varchar not null,
         loaded_at timestamp not null,
+        load_id bigint not null,
         row_count bigint not null,
         loaded_count bigint not null,
         duplicate_count bigint not null,

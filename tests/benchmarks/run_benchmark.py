@@ -431,6 +431,7 @@ class Report:
     timings: Timings
     peak_rss_mb: float
     dbt_nodes: list[dict[str, Any]]
+    late_dbt_nodes: list[dict[str, Any]]
     amounts: dict[str, float]
     machine: dict[str, Any]
 
@@ -519,11 +520,16 @@ def print_report(report: Report) -> None:
         )
     print(f"peak RSS of the pipeline stages: {report.peak_rss_mb:,.0f} MiB (getrusage)")
     print("usage amount: " + ", ".join(f"{k} {v:,.2f}" for k, v in report.amounts.items()))
-    print("\nslowest dbt nodes (execution s, 2 dbt threads):")
-    for name, seconds in node_seconds(report.dbt_nodes)[:12]:
+    print_slowest_nodes("dbt build", report.dbt_nodes)
+    print_slowest_nodes("late dbt build", report.late_dbt_nodes)
+
+
+def print_slowest_nodes(build: str, nodes: list[dict[str, Any]]) -> None:
+    print(f"\nslowest nodes of the {build} (execution s, 2 dbt threads):")
+    for name, seconds in node_seconds(nodes)[:12]:
         print(f"  {seconds:8.2f}  {name}")
-    total = sum(s for _, s in node_seconds(report.dbt_nodes))
-    print(f"  {total:8.2f}  sum of all {len(report.dbt_nodes)} nodes")
+    total = sum(s for _, s in node_seconds(nodes))
+    print(f"  {total:8.2f}  sum of all {len(nodes)} nodes")
 
 
 def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | None) -> Report:
@@ -573,7 +579,7 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
                 )
         with late_file_landed(month):
             load(timings, paths, month.data_dir, LATE_AS_OF, "late load: ")
-            timings.run(
+            late_nodes = timings.run(
                 "late dbt build", lambda: dbt_build(paths, project_dir, manifest, LATE_AS_OF)
             )
     finally:
@@ -589,6 +595,7 @@ def run(scale: str, project_dir: Path, with_pandas: bool, render_limit: int | No
         timings,
         peak,
         nodes,
+        late_nodes,
         amounts,
         info,
     )

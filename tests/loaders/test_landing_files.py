@@ -302,3 +302,46 @@ def test_a_warehouse_from_before_value_comparison_loses_its_payload_hash(inputs,
     assert result.loaded_count == 1
     columns = [row[0] for row in loaded.execute("describe raw.usage_events").fetchall()]
     assert "payload_hash" not in columns
+
+
+def test_each_file_loaded_is_a_new_load_id_even_with_an_earlier_as_of(inputs, load_events, loaded):
+    inputs.jsonl("a.jsonl", [inputs.event("e1")])
+    inputs.jsonl("b.jsonl", [inputs.event("e2")])
+    load_events()
+    inputs.jsonl("c.jsonl", [inputs.event("e3"), inputs.event("e1")])
+    inputs.jsonl("a.jsonl", [inputs.event("e1"), inputs.event("e4")])
+
+    load_events(as_of=datetime(2026, 9, 30))
+
+    assert loaded.execute(
+        "select file_name, load_id from raw.landed_files order by load_id"
+    ).fetchall() == [("a.jsonl", 1), ("b.jsonl", 2), ("a.jsonl", 3), ("c.jsonl", 4)]
+    assert loaded.execute(
+        "select event_id, load_id from raw.usage_events order by event_id"
+    ).fetchall() == [("e1", 1), ("e2", 2), ("e3", 4), ("e4", 3)]
+
+
+def test_a_warehouse_from_before_load_ids_gets_load_0_for_what_it_holds(inputs, loaded):
+    loaded.execute(
+        "create table raw.usage_events (event_id varchar not null, customer_id varchar not null, "
+        "event_type varchar not null, event_timestamp timestamp not null, "
+        "quantity decimal(38, 12) not null, properties varchar not null, "
+        "source_file varchar not null, source_line bigint not null, "
+        "loaded_at timestamp not null)"
+    )
+    loaded.execute(
+        "insert into raw.usage_events values ('e0', 'acme', 'api_call', "
+        "timestamp '2026-09-10 12:00:00', 1, '{}', 'old.jsonl', 1, timestamp '2026-09-11')"
+    )
+    inputs.jsonl("events.jsonl", [inputs.event("e1")])
+
+    load_landing_files(loaded, inputs.data_dir, datetime(2026, 10, 1))
+
+    assert loaded.execute(
+        "select event_id, load_id from raw.usage_events order by event_id"
+    ).fetchall() == [("e0", 0), ("e1", 1)]
+    nullable = loaded.execute(
+        "select is_nullable from information_schema.columns "
+        "where table_schema = 'raw' and column_name = 'load_id'"
+    ).fetchall()
+    assert nullable == [("NO",), ("NO",)]

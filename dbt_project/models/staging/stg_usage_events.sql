@@ -7,5 +7,6 @@ select
     properties,
     source_file,
     source_line,
-    loaded_at
+    loaded_at,
+    load_id
 from {{ source('raw', 'usage_events') }}

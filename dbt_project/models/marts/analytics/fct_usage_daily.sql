@@ -6,12 +6,24 @@
   tie broken by the greater event_id). Events whose property is missing or
   not numeric count as events but add nothing to sum, max or latest.
 
-  Period-incremental like fct_usage_events (dbt_project.yml: the period's rows
-  replaced), so a period's days are rebuilt whenever the period is billed again.
+  Period-incremental like fct_usage_events: a re-run of the period
+  (macros/batch_incremental.sql) writes only the days the new loads' events
+  fall on. A count, sum or max day is what it held plus the new events; a
+  unique_count or latest day is aggregated again over its events. A changed
+  basis writes every day of the period again.
 #}
+{% set additive = "('count', 'sum', 'max')" %}
+
 with
 
-matched as (
+basis as (
+    select {{ basis_hash([
+        "coalesce((select max(basis_hash) from " ~ ref('int_usage_events_matched_to_meters')
+        ~ " where period_start = " ~ period_start_date() ~ "), '')"
+    ]) }} as basis_hash
+),
+
+new_matched as (
     select
         event_id,
         customer_id,
@@ -20,15 +32,47 @@ matched as (
         event_timestamp,
         cast(event_timestamp as date) as usage_date,
         meter_value,
-        meter_value_text
+        meter_value_text,
+        load_id
     from {{ ref('int_usage_events_matched_to_meters') }}
+    where period_start = {{ period_start_date() }}
+    {% if batch_incremental() %}
+        and load_id > {{ held_through_load_id('through_load_id') }}
+    {% endif %}
+),
+
+-- The period's events of unique_count and latest meters (on a re-run, of the
+-- days the new events fall on): their days are aggregated again.
+recounted_events as (
+    select
+        events.event_id,
+        events.customer_id,
+        events.meter_id,
+        events.aggregation,
+        events.event_timestamp,
+        cast(events.event_timestamp as date) as usage_date,
+        events.meter_value,
+        events.meter_value_text,
+        events.load_id
+    from {{ ref('int_usage_events_matched_to_meters') }} as events
+    where events.period_start = {{ period_start_date() }}
+        and events.aggregation not in {{ additive }}
+    {% if batch_incremental() %}
+        and exists (
+            select 1 from new_matched
+            where new_matched.customer_id = events.customer_id
+                and new_matched.meter_id = events.meter_id
+                and new_matched.usage_date = cast(events.event_timestamp as date)
+        )
+    {% endif %}
 ),
 
 meters as (
     select * from {{ ref('stg_meters') }}
 ),
 
-daily as (
+-- count, sum and max: the new events' days, added to the same days held.
+additive_parts as (
     select
         customer_id,
         meter_id,
@@ -36,8 +80,56 @@ daily as (
         count(*) as event_count,
         sum(meter_value) as value_sum,
         max(meter_value) as value_max,
-        count(distinct case when aggregation = 'unique_count' then meter_value_text end) as distinct_values
-    from matched
+        max(load_id) as through_load_id
+    from new_matched
+    where aggregation in {{ additive }}
+    group by customer_id, meter_id, usage_date
+    {% if batch_incremental() %}
+    union all
+    select
+        held.customer_id,
+        held.meter_id,
+        held.usage_date,
+        held.event_count,
+        case when held.aggregation = 'sum' then held.daily_quantity end as value_sum,
+        case when held.aggregation = 'max' then held.daily_quantity end as value_max,
+        held.through_load_id
+    from {{ this }} as held
+    where held.period_start = {{ period_start_date() }}
+        and held.basis_hash = (select basis_hash from basis)
+        and held.aggregation in {{ additive }}
+        and exists (
+            select 1 from new_matched
+            where new_matched.customer_id = held.customer_id
+                and new_matched.meter_id = held.meter_id
+                and new_matched.usage_date = held.usage_date
+        )
+    {% endif %}
+),
+
+daily as (
+    select
+        customer_id,
+        meter_id,
+        usage_date,
+        cast(sum(event_count) as bigint) as event_count,
+        sum(value_sum) as value_sum,
+        max(value_max) as value_max,
+        cast(null as bigint) as distinct_values,
+        max(through_load_id) as through_load_id
+    from additive_parts
+    group by customer_id, meter_id, usage_date
+    union all
+    select
+        customer_id,
+        meter_id,
+        usage_date,
+        count(*) as event_count,
+        sum(meter_value) as value_sum,
+        max(meter_value) as value_max,
+        count(distinct case when aggregation = 'unique_count' then meter_value_text end) as distinct_values,
+        max(load_id) as through_load_id
+    from recounted_events
     group by customer_id, meter_id, usage_date
 ),
 
@@ -51,7 +143,7 @@ latest_ranked as (
             partition by customer_id, meter_id, usage_date
             order by event_timestamp desc, event_id desc
         ) as recency
-    from matched
+    from recounted_events
     where aggregation = 'latest'
         and meter_value is not null
 )
@@ -74,8 +166,11 @@ select
             when 'unique_count' then daily.distinct_values
             when 'latest' then latest_ranked.meter_value
         end
-    as {{ exact_type() }}) as daily_quantity
+    as {{ exact_type() }}) as daily_quantity,
+    daily.through_load_id,
+    basis.basis_hash
 from daily
+cross join basis
 inner join meters
     on meters.meter_id = daily.meter_id
 left join latest_ranked

@@ -21,10 +21,11 @@ limits as (
 -- functions over every such event, which the other customers need not pay for.
 matched as (
     select * from {{ ref('int_usage_events_matched_to_meters') }} as events
-    where exists (
-        select 1 from limits
-        where limits.customer_id = events.customer_id and limits.meter_id = events.meter_id
-    )
+    where events.period_start = {{ period_start_date() }}
+        and exists (
+            select 1 from limits
+            where limits.customer_id = events.customer_id and limits.meter_id = events.meter_id
+        )
 ),
 
 numbered as (

@@ -1,17 +1,32 @@
 {#
   The period's billable events (already deduplicated and validated at load),
   each tied to the subscription segment in effect at its timestamp.
+
+  Batch-incremental (macros/batch_incremental.sql): a re-run adds the events
+  of newer loads, unless the period's segments changed since the period's
+  rows were derived, when it derives them all again.
 #}
 with
+
+segments as (
+    select * from {{ ref('int_subscription_segments_clipped') }}
+),
+
+basis as (
+    select {{ basis_hash([sorted_text_agg(
+        "concat(segment_id, ',', subscription_id, ',', customer_id, ',', cast(segment_start as "
+        ~ dbt.type_string() ~ "), ',', cast(segment_end as " ~ dbt.type_string() ~ "))"
+    )]) }} as basis_hash
+    from segments
+),
 
 events as (
     select * from {{ ref('stg_usage_events') }}
     where event_timestamp >= {{ period_start_ts() }}
         and event_timestamp < {{ period_end_ts() }}
-),
-
-segments as (
-    select * from {{ ref('int_subscription_segments_clipped') }}
+    {% if batch_incremental() %}
+        and load_id > {{ held_through_load_id('load_id') }}
+    {% endif %}
 )
 
 select
@@ -26,8 +41,11 @@ select
     events.source_file,
     events.source_line,
     events.loaded_at,
+    events.load_id,
+    basis.basis_hash,
     {{ period_start_date() }} as period_start
 from events
+cross join basis
 left join segments
     on segments.customer_id = events.customer_id
     and events.event_timestamp >= segments.segment_start

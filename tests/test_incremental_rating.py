@@ -1,0 +1,217 @@
+"""Re-running a period adds the new loads' events and ends where a full rebuild would.
+
+The per-event models (dbt_project/macros/batch_incremental.sql) keep what they
+derived: a re-run derives only the events of newer loads, unless the basis of
+the rows (the period's segments, the meters, the model's SQL) changed. Each
+test here builds October on real DuckDB with real dbt, in steps, and compares
+the four models' October rows with a warehouse that loaded the same files at
+once and built once.
+"""
+
+import json
+import shutil
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from loaders import load_landing_files, load_reference_data
+from orchestration.dbt_runner import BillingDbt
+from tests.conftest import FIXTURES
+
+AS_OF = "2026-11-02 00:00:00"
+PER_EVENT_MODELS = (
+    "fct_usage_events",
+    "int_usage_events_matched_to_meters",
+    "int_usage_aggregated_by_segment",
+    "fct_usage_daily",
+)
+EXTRA_METERS = """\
+  - {id: compute_hours, name: Compute, unit: hours, event_type: compute_job,
+     aggregation: sum, field: properties.hours}
+  - {id: active_users, name: Active users, unit: users, event_type: user_login,
+     aggregation: unique_count, field: properties.user}
+  - {id: seats_used, name: Seats used, unit: seats, event_type: seat_count,
+     aggregation: latest, field: properties.seats}
+"""
+
+
+def _event(event_id: str, event_type: str, timestamp: str, **properties: object) -> str:
+    return json.dumps(
+        {
+            "event_id": event_id,
+            "customer_id": "acme",
+            "event_type": event_type,
+            "timestamp": timestamp,
+            "properties": properties,
+        }
+    )
+
+
+# Every meter's aggregation, on days the late file adds to and on days of its own.
+FIRST_FILE = [
+    _event("a1", "api_call", "2026-10-12T10:00:00Z"),
+    _event("s1", "storage_snapshot", "2026-10-12T00:00:00Z", gb=40),
+    _event("c1", "compute_job", "2026-10-12T11:00:00Z", hours=2.5),
+    _event("u1", "user_login", "2026-10-12T09:00:00Z", user="ann"),
+    _event("u2", "user_login", "2026-10-12T09:30:00Z", user="bob"),
+    _event("n1", "seat_count", "2026-10-12T12:00:00Z", seats=7),
+    _event("n2", "seat_count", "2026-10-20T12:00:00Z", seats=9),
+]
+LATE_FILE = [
+    _event("a2", "api_call", "2026-10-12T18:00:00Z"),
+    _event("s2", "storage_snapshot", "2026-10-12T06:00:00Z", gb=85),
+    _event("s3", "storage_snapshot", "2026-10-21T06:00:00Z", gb=10),
+    _event("c2", "compute_job", "2026-10-12T19:00:00Z", hours=1.25),
+    _event("u3", "user_login", "2026-10-12T20:00:00Z", user="ann"),
+    _event("u4", "user_login", "2026-10-12T21:00:00Z", user="cy"),
+    _event("n3", "seat_count", "2026-10-12T23:00:00Z", seats=8),
+    _event("n4", "seat_count", "2026-10-15T12:00:00Z", seats=3),
+]
+
+
+@pytest.fixture
+def company(tmp_path: Path) -> Path:
+    """The tiny company with a sum, a unique_count and a latest meter, and no events."""
+    data_dir = tmp_path / "company"
+    shutil.copytree(FIXTURES / "tiny_company", data_dir)
+    catalog = data_dir / "catalog.yml"
+    text = catalog.read_text()
+    catalog.write_text(text.replace("plans:\n", EXTRA_METERS + "plans:\n", 1))
+    for landed in (data_dir / "landing" / "events").iterdir():
+        landed.unlink()
+    return data_dir
+
+
+def _land(data_dir: Path, name: str, events: list[str]) -> None:
+    (data_dir / "landing" / "events" / name).write_text("\n".join(events) + "\n")
+
+
+def _load_and_rate(data_dir: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load reference data and new landing files, then run October's per-event models."""
+    with duckdb.connect(str(db)) as conn:
+        load_reference_data(conn, data_dir)
+        load_landing_files(conn, data_dir, datetime.fromisoformat(AS_OF))
+    monkeypatch.setenv("BILLING_DB", str(db))
+    BillingDbt().run(
+        [
+            "run",
+            "--select",
+            *(f"+{model}" for model in PER_EVENT_MODELS),
+            "--vars",
+            json.dumps({"period": "2026-10", "as_of": AS_OF}),
+        ]
+    )
+
+
+def _october_rows(db: Path) -> dict[str, set[tuple]]:
+    """Each model's October rows, bookkeeping (load_id, basis_hash, through_load_id) included."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return {
+            model: set(
+                conn.execute(
+                    f"select * from {_schema(model)}.{model} where period_start = date '2026-10-01'"
+                ).fetchall()
+            )
+            for model in PER_EVENT_MODELS
+        }
+
+
+def _schema(model: str) -> str:
+    return "intermediate" if model.startswith("int_") else "main"
+
+
+def _built_at_once(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The same landing files and reference data in a new warehouse, built once
+    (named billing.duckdb, as dbt's profile names the catalog)."""
+    fresh = tmp_path / "at_once" / "billing.duckdb"
+    fresh.parent.mkdir()
+    _load_and_rate(data_dir, fresh, monkeypatch)
+    return fresh
+
+
+def _quantities_on_october_12(db: Path) -> dict[str, Decimal]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return dict(
+            conn.execute(
+                "select meter_id, daily_quantity from main.fct_usage_daily "
+                "where usage_date = date '2026-10-12'"
+            ).fetchall()
+        )
+
+
+def _tamper_with_a_held_event(db: Path) -> None:
+    """Mark load 1's event a1 in fct_usage_events: only a re-derivation restores it."""
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("update main.fct_usage_events set source_line = -1 where event_id = 'a1'")
+
+
+def _held_line(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(
+            "select source_line from main.fct_usage_events where event_id = 'a1'"
+        ).fetchone()[0]
+
+
+def test_a_late_file_is_added_to_what_the_period_held_and_a_rerun_adds_nothing(
+    company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "billing.duckdb"
+    _land(company, "2026-10-a.jsonl", FIRST_FILE)
+    _load_and_rate(company, db, monkeypatch)
+    _tamper_with_a_held_event(db)
+    _land(company, "2026-10-b-late.jsonl", LATE_FILE)
+    _load_and_rate(company, db, monkeypatch)
+
+    assert _held_line(db) == -1, "load 1's events were derived again, not kept"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("update main.fct_usage_events set source_line = 1 where event_id = 'a1'")
+    assert _october_rows(db) == _october_rows(_built_at_once(company, tmp_path, monkeypatch))
+
+    assert _quantities_on_october_12(db) == {
+        "api_calls": 2,
+        "storage_gb": 85,
+        "compute_hours": Decimal("3.75"),
+        "active_users": 3,
+        "seats_used": 8,
+    }
+
+    before = _october_rows(db)
+    _load_and_rate(company, db, monkeypatch)
+    assert _october_rows(db) == before, "a re-run with nothing new changed the period"
+
+
+def test_a_changed_subscription_derives_the_period_again(
+    company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "billing.duckdb"
+    _land(company, "2026-10-a.jsonl", FIRST_FILE)
+    _load_and_rate(company, db, monkeypatch)
+    _tamper_with_a_held_event(db)
+    subscriptions = company / "subscriptions.csv"
+    subscriptions.write_text(subscriptions.read_text().replace("2026-10-11T", "2026-10-13T"))
+    _land(company, "2026-10-b-late.jsonl", LATE_FILE)
+    _load_and_rate(company, db, monkeypatch)
+
+    assert _held_line(db) == 1, "the period was not derived again under its new segments"
+    assert _october_rows(db) == _october_rows(_built_at_once(company, tmp_path, monkeypatch))
+
+
+def test_a_changed_meter_filter_derives_the_period_again(
+    company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "billing.duckdb"
+    _land(company, "2026-10-a.jsonl", FIRST_FILE + LATE_FILE)
+    _load_and_rate(company, db, monkeypatch)
+    catalog = company / "catalog.yml"
+    catalog.write_text(
+        catalog.read_text().replace(
+            "field: properties.user}", "field: properties.user, filters: {user: ann}}"
+        )
+    )
+    _load_and_rate(company, db, monkeypatch)
+
+    assert _quantities_on_october_12(db)["active_users"] == 1
+    assert _october_rows(db) == _october_rows(_built_at_once(company, tmp_path, monkeypatch))
