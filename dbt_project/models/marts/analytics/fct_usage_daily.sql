@@ -41,29 +41,39 @@ new_matched as (
     {% endif %}
 ),
 
+{% if batch_incremental() %}
+-- The days the new events fall on: only they are written again.
+touched_days as (
+    select distinct customer_id, meter_id, usage_date
+    from new_matched
+),
+{% endif %}
+
 -- The period's events of unique_count and latest meters (on a re-run, of the
--- days the new events fall on): their days are aggregated again.
+-- days touched): their days are aggregated again. Joined to the days by value:
+-- an EXISTS on the event's date is planned per distinct timestamp.
 recounted_events as (
-    select
-        events.event_id,
-        events.customer_id,
-        events.meter_id,
-        events.aggregation,
-        events.event_timestamp,
-        cast(events.event_timestamp as date) as usage_date,
-        events.meter_value,
-        events.meter_value_text,
-        events.load_id
-    from {{ ref('int_usage_events_matched_to_meters') }} as events
-    where events.period_start = {{ period_start_date() }}
-        and events.aggregation not in {{ additive }}
+    select events.*
+    from (
+        select
+            event_id,
+            customer_id,
+            meter_id,
+            aggregation,
+            event_timestamp,
+            cast(event_timestamp as date) as usage_date,
+            meter_value,
+            meter_value_text,
+            load_id
+        from {{ ref('int_usage_events_matched_to_meters') }}
+        where period_start = {{ period_start_date() }}
+            and aggregation not in {{ additive }}
+    ) as events
     {% if batch_incremental() %}
-        and exists (
-            select 1 from new_matched
-            where new_matched.customer_id = events.customer_id
-                and new_matched.meter_id = events.meter_id
-                and new_matched.usage_date = cast(events.event_timestamp as date)
-        )
+    inner join touched_days
+        on touched_days.customer_id = events.customer_id
+        and touched_days.meter_id = events.meter_id
+        and touched_days.usage_date = events.usage_date
     {% endif %}
 ),
 
@@ -95,15 +105,13 @@ additive_parts as (
         case when held.aggregation = 'max' then held.daily_quantity end as value_max,
         held.through_load_id
     from {{ this }} as held
+    inner join touched_days
+        on touched_days.customer_id = held.customer_id
+        and touched_days.meter_id = held.meter_id
+        and touched_days.usage_date = held.usage_date
     where held.period_start = {{ period_start_date() }}
         and held.basis_hash = (select basis_hash from basis)
         and held.aggregation in {{ additive }}
-        and exists (
-            select 1 from new_matched
-            where new_matched.customer_id = held.customer_id
-                and new_matched.meter_id = held.meter_id
-                and new_matched.usage_date = held.usage_date
-        )
     {% endif %}
 ),
 
