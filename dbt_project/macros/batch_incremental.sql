@@ -42,6 +42,14 @@
 {%- endmacro %}
 
 {#
+  The basis an upstream per-event model derived the period under, as text: a
+  model derived from its rows is derived again when it changes.
+#}
+{% macro upstream_basis(relation) -%}
+    coalesce((select max(basis_hash) from {{ relation }} where period_start = {{ period_start_date() }}), '')
+{%- endmacro %}
+
+{#
   The values of a column as one text, sorted and joined with ';': an
   order-free fingerprint of a small table (the period's segments, the meters).
 #}

@@ -21,10 +21,7 @@
 with
 
 basis as (
-    select {{ basis_hash([
-        "coalesce((select max(basis_hash) from " ~ ref('int_usage_events_matched_to_meters')
-        ~ " where period_start = " ~ period_start_date() ~ "), '')"
-    ]) }} as basis_hash
+    select {{ basis_hash([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_hash
 ),
 
 -- Each part below reads the matched events itself, with its own filter: a CTE read

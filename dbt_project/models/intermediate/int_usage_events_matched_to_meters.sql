@@ -25,7 +25,7 @@ filters as (
 
 basis as (
     select {{ basis_hash([
-        "coalesce((select max(basis_hash) from " ~ ref('fct_usage_events') ~ " where period_start = " ~ period_start_date() ~ "), '')",
+        upstream_basis(ref('fct_usage_events')),
         "(select " ~ sorted_text_agg("concat(meter_id, ',', event_type, ',', aggregation, ',', meter_field, ',', coalesce(property_name, ''))") ~ " from meters)",
         "(select " ~ sorted_text_agg("concat(meter_id, ',', property_name, ',', property_value)") ~ " from filters)",
     ]) }} as basis_hash

@@ -13,27 +13,26 @@
   basis writes every day of the period again.
 #}
 {% set additive = "('count', 'sum', 'max')" %}
+{% set event_columns %}
+    event_id,
+    customer_id,
+    meter_id,
+    aggregation,
+    event_timestamp,
+    cast(event_timestamp as date) as usage_date,
+    meter_value,
+    meter_value_text,
+    load_id
+{% endset %}
 
 with
 
 basis as (
-    select {{ basis_hash([
-        "coalesce((select max(basis_hash) from " ~ ref('int_usage_events_matched_to_meters')
-        ~ " where period_start = " ~ period_start_date() ~ "), '')"
-    ]) }} as basis_hash
+    select {{ basis_hash([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_hash
 ),
 
 new_matched as (
-    select
-        event_id,
-        customer_id,
-        meter_id,
-        aggregation,
-        event_timestamp,
-        cast(event_timestamp as date) as usage_date,
-        meter_value,
-        meter_value_text,
-        load_id
+    select {{ event_columns }}
     from {{ ref('int_usage_events_matched_to_meters') }}
     where period_start = {{ period_start_date() }}
     {% if batch_incremental() %}
@@ -55,16 +54,7 @@ touched_days as (
 recounted_events as (
     select events.*
     from (
-        select
-            event_id,
-            customer_id,
-            meter_id,
-            aggregation,
-            event_timestamp,
-            cast(event_timestamp as date) as usage_date,
-            meter_value,
-            meter_value_text,
-            load_id
+        select {{ event_columns }}
         from {{ ref('int_usage_events_matched_to_meters') }}
         where period_start = {{ period_start_date() }}
             and aggregation not in {{ additive }}
