@@ -66,14 +66,21 @@
 {%- endmacro %}
 
 {#
-  The newest load a model holds for the period under the current basis; -1
-  when it holds none (a first run, or a changed basis).
+  The rows a model holds for the period under the current basis (the model's
+  `basis` CTE): none on a first run or after the basis changed.
 #}
-{% macro held_through_load_id(load_id_column) -%}
-    (select coalesce(max({{ load_id_column }}), -1)
-     from {{ this }}
+{% macro held_rows() -%}
+    (select * from {{ this }}
      where period_start = {{ period_start_date() }}
          and basis_hash = (select basis_hash from basis))
+{%- endmacro %}
+
+{#
+  The newest load a model holds for the period under the current basis; -1
+  when it holds none.
+#}
+{% macro held_through_load_id(load_id_column) -%}
+    (select coalesce(max({{ load_id_column }}), -1) from {{ held_rows() }} as held)
 {%- endmacro %}
 
 {#

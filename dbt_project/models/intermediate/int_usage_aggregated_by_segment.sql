@@ -50,10 +50,8 @@ additive_parts as (
     {% if batch_incremental() %}
     union all
     select segment_id, meter_id, aggregation, event_count, value_sum, value_max, through_load_id
-    from {{ this }}
-    where period_start = {{ period_start_date() }}
-        and basis_hash = (select basis_hash from basis)
-        and aggregation in {{ additive }}
+    from {{ held_rows() }} as held
+    where aggregation in {{ additive }}
     {% endif %}
 ),
 

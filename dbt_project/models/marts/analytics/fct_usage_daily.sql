@@ -94,14 +94,12 @@ additive_parts as (
         case when held.aggregation = 'sum' then held.daily_quantity end as value_sum,
         case when held.aggregation = 'max' then held.daily_quantity end as value_max,
         held.through_load_id
-    from {{ this }} as held
+    from {{ held_rows() }} as held
     inner join touched_days
         on touched_days.customer_id = held.customer_id
         and touched_days.meter_id = held.meter_id
         and touched_days.usage_date = held.usage_date
-    where held.period_start = {{ period_start_date() }}
-        and held.basis_hash = (select basis_hash from basis)
-        and held.aggregation in {{ additive }}
+    where held.aggregation in {{ additive }}
     {% endif %}
 ),
 
