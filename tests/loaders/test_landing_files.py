@@ -184,6 +184,14 @@ def test_a_file_mixing_line_endings_is_refused(inputs, load_events, loaded):
         load_events()
 
     assert manifest(loaded) == []
+    assert loaded.execute(
+        "select count(*) from duckdb_tables() where table_name like 'landing_%'"
+    ).fetchone() == (0,)
+
+    inputs.jsonl("events.jsonl", [inputs.event("e1")])
+    (retried,) = load_events()
+
+    assert retried.loaded_count == 1
 
 
 def test_same_file_twice_is_skipped(inputs, load_events, loaded):
