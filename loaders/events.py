@@ -133,7 +133,7 @@ def _load_file(
 
     Staging and checking only write temp tables, so they run before the
     transaction: DuckDB scans a table created inside a transaction (held in
-    the transaction's local storage) two to three times slower, and they are
+    the transaction's local storage) two to four times slower, and they are
     most of a file's work. Dedup against `raw.usage_events` and the inserts
     run in the transaction, on the snapshot they commit to.
     """

@@ -70,6 +70,9 @@ additive_totals as (
 ),
 
 -- unique_count and latest: over all the period's events of those meters.
+-- Apart from count, sum and max meters, so that the distinct count reads only
+-- these meters' events: one aggregate of every event took 5.9-6.4 s at 10M
+-- events, against 3.8-4.0 s.
 recounted as (
     select
         segment_id,

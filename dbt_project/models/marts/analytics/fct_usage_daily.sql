@@ -50,7 +50,9 @@ touched_days as (
 
 -- The period's events of unique_count and latest meters (on a re-run, of the
 -- days touched): their days are aggregated again. Joined to the days by value:
--- an EXISTS on the event's date is planned per distinct timestamp.
+-- an EXISTS on the event's date is planned per distinct timestamp. Apart from
+-- count, sum and max meters, so that the distinct count reads only these
+-- meters' events (as in int_usage_aggregated_by_segment).
 recounted_events as (
     select events.*
     from (
