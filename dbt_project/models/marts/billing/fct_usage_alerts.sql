@@ -19,13 +19,16 @@ limits as (
 
 -- Only the events of meters with a limit: the running totals below are window
 -- functions over every such event, which the other customers need not pay for.
+-- A join to the limited meters, not an EXISTS: for that DuckDB kept every event
+-- of the period, every column, before filtering (4-5 s at 10M events with no
+-- limit at all).
 matched as (
-    select * from {{ ref('int_usage_events_matched_to_meters') }} as events
+    select events.*
+    from {{ ref('int_usage_events_matched_to_meters') }} as events
+    inner join (select distinct customer_id, meter_id from limits) as limited
+        on limited.customer_id = events.customer_id
+        and limited.meter_id = events.meter_id
     where events.period_start = {{ period_start_date() }}
-        and exists (
-            select 1 from limits
-            where limits.customer_id = events.customer_id and limits.meter_id = events.meter_id
-        )
 ),
 
 numbered as (
