@@ -65,8 +65,9 @@ candidates as (
 -- Each meter with filters and each distinct properties text of its events that
 -- misses one of them. Checked once per text, not per event: a NOT EXISTS per
 -- (event, meter) made DuckDB keep every candidate row, every column, for a
--- join back (at 100M events the longest node of the build). The events are
--- read again rather than through a CTE, which two readers would materialize.
+-- join back (at 100M events the model took 339 s with it, 174 s without). The
+-- events are read again rather than through a CTE, which two readers would
+-- materialize.
 filter_misses as (
     select distinct texts.meter_id, texts.properties
     from (
