@@ -18,7 +18,7 @@
     select * from {{ ref('fct_usage_events') }}
     where period_start = {{ period_start_date() }}
     {% if batch_incremental() %}
-        and load_id > {{ held_through_load_id('load_id') }}
+        and load_id > (select through_load_id from held)
     {% endif %}
 {% endset %}
 
@@ -39,6 +39,14 @@ basis as (
         "(select " ~ sorted_text_agg("concat(meter_id, ',', property_name, ',', property_value)") ~ " from filters)",
     ]) }} as basis_hash
 ),
+
+{% if batch_incremental() %}
+-- The newest load matched for the period: looked up once for both readers of
+-- the events below.
+held as (
+    select {{ held_through_load_id('load_id') }} as through_load_id
+),
+{% endif %}
 
 events as (
     {{ period_events }}
