@@ -2,7 +2,8 @@
 
 The manifest is parsed once per process without the run vars; these tests show
 the period still reaches every model, that the warehouse is free again as soon
-as dbt is done, and that a failing command says what dbt said.
+as dbt is done, that a failing command says what dbt said, and that dbt keeps
+its saved parse from one warehouse to the next.
 """
 
 import json
@@ -10,8 +11,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt.cli.main import dbtRunner
 
+from orchestration.assets.rating import PERIOD_RELATIONS_REPORTING_READS
 from orchestration.dbt_runner import BillingDbt, DbtFailed
+from orchestration.project import (
+    PARSE_STAND_IN_DIR,
+    _parse_dbt_project,
+    dbt_project_args,
+    parsed_dbt_manifest,
+)
 
 
 def _run_segments_for(period: str) -> None:
@@ -47,3 +56,44 @@ def test_a_failing_command_raises_with_dbts_first_error(billed_warehouse: Path) 
         DbtFailed, match=r"dbt run --select .* failed: .*must be YYYY-MM, got '2026/10'"
     ):
         _run_segments_for("2026/10")
+
+
+def _compiled_views(period: str, as_of: str, target: Path) -> dict[str, str]:
+    result = dbtRunner(manifest=parsed_dbt_manifest()).invoke(
+        [
+            "compile",
+            "--select",
+            "config.materialized:view",
+            "--vars",
+            json.dumps({"period": period, "as_of": as_of}),
+            *dbt_project_args(target),
+        ]
+    )
+    assert result.success, result.exception
+    return {r.node.name: r.node.compiled_code for r in result.result.results}
+
+
+def test_views_are_the_same_for_every_period(billed_warehouse: Path, tmp_path: Path) -> None:
+    """A reporting run on its own re-creates only PERIOD_RELATIONS_REPORTING_READS
+    for its period, which leaves the views out: none may depend on the period."""
+    assert "view" not in PERIOD_RELATIONS_REPORTING_READS
+    september = _compiled_views("2026-09", "2026-10-05 00:00:00", tmp_path / "a")
+    october = _compiled_views("2026-10", "2026-11-20 00:00:00", tmp_path / "b")
+    assert {"stg_usage_events", "quarantined_events", "fct_invoices"} <= set(september)
+    assert september == october
+
+
+def test_every_warehouse_gets_the_same_parse_so_dbt_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt re-parses the whole project when the profile's connection values change
+    (orchestration/project.py): the parse must not see which warehouse it is for,
+    beyond the file name every relation's catalog is named after."""
+    manifests = []
+    for folder in ("first", "second"):
+        monkeypatch.setenv("BILLING_DB", str(tmp_path / folder / "billing.duckdb"))
+        manifests.append(_parse_dbt_project({}))
+    first, second = (m.state_check.profile_hash.checksum for m in manifests)
+    assert first == second
+    assert manifests[1].nodes["model.billing.fct_invoice_register"].database == "billing"
+    assert not PARSE_STAND_IN_DIR.exists()
