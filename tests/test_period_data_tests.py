@@ -1,8 +1,10 @@
-"""The period-scoped data tests (dbt_project/macros/period_tests.sql), on real dbt.
+"""The key and period-scoped data tests (dbt_project/macros/primary_key_tests.sql,
+period_tests.sql), on real dbt.
 
-fct_usage_events keeps every period; its `unique_in_period` and
-`not_null_in_period` tests look at the run's period only. A fault in one
-period fails that period's run, and no other.
+A `primary_key` fails on a key value repeated or NULL. fct_usage_events keeps
+every period; its `primary_key_in_period` and `not_null_in_period` tests look
+at the run's period only. A fault in one period fails that period's run, and
+no other.
 """
 
 import json
@@ -14,12 +16,12 @@ import pytest
 from orchestration.dbt_runner import BillingDbt, DbtFailed
 
 
-def _test_usage_events(period: str) -> None:
+def _test_model(period: str, model: str = "fct_usage_events") -> None:
     BillingDbt().run(
         [
             "test",
             "--select",
-            "fct_usage_events",
+            model,
             "--exclude-resource-type",
             "unit_test",
             "--vars",
@@ -28,15 +30,42 @@ def _test_usage_events(period: str) -> None:
     )
 
 
-def test_a_duplicated_event_fails_its_own_period_only(billed_warehouse: Path) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "insert into main.fct_usage_events "
+        "select * from main.fct_usage_events where period_start = '2026-09-01' limit 1",
+        "update main.fct_usage_events set event_id = null where event_id = "
+        "(select min(event_id) from main.fct_usage_events where period_start = '2026-09-01')",
+    ],
+    ids=["duplicated", "null"],
+)
+def test_a_bad_event_id_fails_its_own_period_only(billed_warehouse: Path, fault: str) -> None:
     with duckdb.connect(str(billed_warehouse)) as conn:
-        conn.execute(
-            "insert into main.fct_usage_events "
-            "select * from main.fct_usage_events where period_start = '2026-09-01' limit 1"
-        )
-    _test_usage_events("2026-10")
-    with pytest.raises(DbtFailed, match="unique_in_period_fct_usage_events_event_id"):
-        _test_usage_events("2026-09")
+        conn.execute(fault)
+    _test_model("2026-10")
+    with pytest.raises(DbtFailed, match="primary_key_in_period_fct_usage_events_event_id"):
+        _test_model("2026-09")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "insert into main.fct_invoice_lines select * from main.fct_invoice_lines limit 1",
+        "update main.fct_invoice_lines set invoice_line_id = null "
+        "where invoice_line_id = (select min(invoice_line_id) from main.fct_invoice_lines)",
+    ],
+    ids=["duplicated", "null"],
+)
+def test_a_repeated_or_missing_key_fails_its_primary_key(
+    billed_warehouse: Path, fault: str
+) -> None:
+    key_test = "fct_invoice_lines,test_name:primary_key"
+    _test_model("2026-10", key_test)
+    with duckdb.connect(str(billed_warehouse)) as conn:
+        conn.execute(fault)
+    with pytest.raises(DbtFailed, match="primary_key_fct_invoice_lines_invoice_line_id"):
+        _test_model("2026-10", key_test)
 
 
 def test_an_event_without_a_segment_fails_its_own_period_only(billed_warehouse: Path) -> None:
@@ -45,6 +74,6 @@ def test_an_event_without_a_segment_fails_its_own_period_only(billed_warehouse: 
             "update main.fct_usage_events set segment_id = null where event_id = "
             "(select min(event_id) from main.fct_usage_events where period_start = '2026-10-01')"
         )
-    _test_usage_events("2026-09")
+    _test_model("2026-09")
     with pytest.raises(DbtFailed, match="not_null_in_period_fct_usage_events_segment_id"):
-        _test_usage_events("2026-10")
+        _test_model("2026-10")
