@@ -6,9 +6,7 @@ usage stops and drops on known days.
 """
 
 import json
-import os
 import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +16,8 @@ import pytest
 from dagster import AssetCheckSeverity, materialize
 
 from orchestration.definitions import ALL_ASSETS, BILL_PERIOD_ASSETS, billing_resources
-from orchestration.project import DBT_PROJECT_DIR
 from orchestration.runs import QUIET_CONSOLE, Deployment
-from tests.conftest import DBT_EXECUTABLE
+from tests.dbt_cli import run_dbt
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -120,13 +117,8 @@ def test_usage_per_meter_per_day(billed: Deployment) -> None:
 
 
 def _dbt(db_path: Path, target: Path, *args: str) -> None:
-    env = {**os.environ, "BILLING_DB": str(db_path)}
-    subprocess.run(
-        [DBT_EXECUTABLE, "--quiet", *args, "--target-path", str(target)],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        check=True,
-    )
+    done = run_dbt(db_path, target, *args)
+    assert done.success, done.exception
 
 
 def test_month_end_forecast_runs_the_rate_and_docs_generate(

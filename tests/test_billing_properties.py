@@ -24,8 +24,6 @@ the events changes nothing (a<i> and b<i> get identical invoices).
 
 import csv
 import json
-import os
-import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -34,17 +32,17 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from dbt.cli.main import dbtRunnerResult
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from exporters.record_tables import ensure_record_tables
 from loaders import load_landing_files, load_reference_data
-from tests.conftest import DBT_EXECUTABLE
+from tests.dbt_cli import run_dbt
 
 SETUPS = 25
 PERIOD = "2026-10"
 AS_OF = datetime(2026, 11, 2)  # within October's invoice grace period: drafts
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 OCTOBER = datetime(2026, 10, 1)
 
 
@@ -325,23 +323,8 @@ def _query(db_path: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def _dbt(db_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, BILLING_DB=str(db_path), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    return subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            *args,
-            "--profiles-dir",
-            ".",
-            "--target-path",
-            str(db_path.parent / "target"),
-        ],
-        cwd=DBT_PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _dbt(db_path: Path, *args: str) -> dbtRunnerResult:
+    return run_dbt(db_path, db_path.parent / "target", *args)
 
 
 def _snapshot(db_path: Path) -> list[list[tuple]]:
@@ -358,7 +341,7 @@ class Billed:
     db_path: Path
     batch: list[Setup]
     first_run: list[list[tuple]]
-    rerun: subprocess.CompletedProcess
+    rerun: dbtRunnerResult
 
 
 @pytest.fixture(scope="module")
@@ -374,7 +357,7 @@ def random_company(tmp_path_factory: pytest.TempPathFactory) -> Billed:
         ensure_record_tables(conn)
     dbt_vars = json.dumps({"period": PERIOD, "as_of": AS_OF.isoformat(sep=" ")})
     built = _dbt(db_path, "build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars)
-    assert built.returncode == 0, built.stdout[-4000:]
+    assert built.success, built.exception
     first_run = _snapshot(db_path)
     rerun = _dbt(db_path, "build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars)
     return Billed(db_path, batch, first_run, rerun)
@@ -382,7 +365,7 @@ def random_company(tmp_path_factory: pytest.TempPathFactory) -> Billed:
 
 def test_rerunning_a_draft_period_changes_nothing(random_company: Billed) -> None:
     """Credits of the period being re-run are never counted twice."""
-    assert random_company.rerun.returncode == 0, random_company.rerun.stdout[-4000:]
+    assert random_company.rerun.success, random_company.rerun.exception
     assert _snapshot(random_company.db_path) == random_company.first_run
 
 

@@ -5,29 +5,16 @@ with real dbt against a copy of a billed warehouse, where their parents exist.
 """
 
 import json
-import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
-from orchestration.project import DBT_PROJECT_DIR, ensure_dbt_manifest
-from tests.conftest import DBT_EXECUTABLE
+from orchestration.project import ensure_dbt_manifest
+from tests.dbt_cli import run_dbt
 
 
 def test_every_dbt_unit_test_passes(billed_warehouse: Path, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--profiles-dir", "."],
-        cwd=DBT_PROJECT_DIR,
-        env={
-            **os.environ,
-            "BILLING_DB": str(billed_warehouse),
-            "DBT_TARGET_PATH": str(tmp_path / "target"),
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
+    done = run_dbt(billed_warehouse, tmp_path / "target", "test", "--select", "test_type:unit")
+    assert done.success, done.exception
     # The run's results also hold the project's on-run-start hook: count the unit tests.
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     statuses = Counter(r["status"] for r in results if r["unique_id"].startswith("unit_test."))

@@ -1,0 +1,28 @@
+"""dbt as an analyst runs it (`dbt build`, `dbt docs generate`), inside the test process.
+
+The same commands as the `dbt` command line, through dbt's programmatic entry
+point, on the manifest this process has parsed (orchestration/project.py). A
+`dbt` process per command spent ~3 s importing dbt and ~8 s parsing the whole
+project again: each test's warehouse has a path of its own, and dbt keeps its
+saved parse only for the profile's path it was made with.
+"""
+
+from pathlib import Path
+
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+from orchestration.dbt_runner import release_duckdb
+from orchestration.project import dbt_project_args, dbt_warehouse, parsed_dbt_manifest
+
+
+def run_dbt(db_path: Path, target: Path, *args: str) -> dbtRunnerResult:
+    """`dbt *args` on the warehouse `db_path`, writing its artifacts (run_results.json,
+    manifest.json, catalog.json) to `target`. Vars other than the period and as-of
+    would change the parse, so none are passed here."""
+    try:
+        with dbt_warehouse(db_path):
+            return dbtRunner(manifest=parsed_dbt_manifest()).invoke(
+                [*args, *dbt_project_args(target)]
+            )
+    finally:
+        release_duckdb()
