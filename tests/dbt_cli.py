@@ -17,8 +17,8 @@ from orchestration.project import dbt_project_args, dbt_warehouse, parsed_dbt_ma
 
 def run_dbt(db_path: Path, target: Path, *args: str) -> dbtRunnerResult:
     """`dbt *args` on the warehouse `db_path`, writing its artifacts (run_results.json,
-    manifest.json, catalog.json) to `target`. Vars other than the period and as-of
-    would change the parse, so none are passed here."""
+    manifest.json, catalog.json) to `target`. Only the period and as-of may be
+    passed as vars: any other var changes the parse (orchestration/dbt_runner.py)."""
     try:
         with dbt_warehouse(db_path):
             return dbtRunner(manifest=parsed_dbt_manifest()).invoke(

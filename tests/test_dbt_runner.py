@@ -11,16 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
 from orchestration.assets.rating import PERIOD_RELATIONS_REPORTING_READS
 from orchestration.dbt_runner import BillingDbt, DbtFailed
-from orchestration.project import (
-    PARSE_STAND_IN_DIR,
-    _parse_dbt_project,
-    dbt_project_args,
-    parsed_dbt_manifest,
-)
+from orchestration.project import PARSE_STAND_IN_DIR, _parse_dbt_project
+from tests.dbt_cli import run_dbt
 
 
 def _run_segments_for(period: str) -> None:
@@ -58,27 +53,21 @@ def test_a_failing_command_raises_with_dbts_first_error(billed_warehouse: Path) 
         _run_segments_for("2026/10")
 
 
-def _compiled_views(period: str, as_of: str, target: Path) -> dict[str, str]:
-    result = dbtRunner(manifest=parsed_dbt_manifest()).invoke(
-        [
-            "compile",
-            "--select",
-            "config.materialized:view",
-            "--vars",
-            json.dumps({"period": period, "as_of": as_of}),
-            *dbt_project_args(target),
-        ]
+def _compiled_views(db: Path, period: str, as_of: str, target: Path) -> dict[str, str]:
+    dbt_vars = json.dumps({"period": period, "as_of": as_of})
+    done = run_dbt(
+        db, target, "compile", "--select", "config.materialized:view", "--vars", dbt_vars
     )
-    assert result.success, result.exception
-    return {r.node.name: r.node.compiled_code for r in result.result.results}
+    assert done.success, done.exception
+    return {r.node.name: r.node.compiled_code for r in done.result.results}
 
 
 def test_views_are_the_same_for_every_period(billed_warehouse: Path, tmp_path: Path) -> None:
     """A reporting run on its own re-creates only PERIOD_RELATIONS_REPORTING_READS
     for its period, which leaves the views out: none may depend on the period."""
     assert "view" not in PERIOD_RELATIONS_REPORTING_READS
-    september = _compiled_views("2026-09", "2026-10-05 00:00:00", tmp_path / "a")
-    october = _compiled_views("2026-10", "2026-11-20 00:00:00", tmp_path / "b")
+    september = _compiled_views(billed_warehouse, "2026-09", "2026-10-05 00:00:00", tmp_path / "a")
+    october = _compiled_views(billed_warehouse, "2026-10", "2026-11-20 00:00:00", tmp_path / "b")
     assert {"stg_usage_events", "quarantined_events", "fct_invoices"} <= set(september)
     assert september == october
 
