@@ -16,12 +16,12 @@ import pytest
 from orchestration.dbt_runner import BillingDbt, DbtFailed
 
 
-def _test_model(period: str, model: str = "fct_usage_events") -> None:
+def _run_data_tests(period: str, selector: str = "fct_usage_events") -> None:
     BillingDbt().run(
         [
             "test",
             "--select",
-            model,
+            selector,
             "--exclude-resource-type",
             "unit_test",
             "--vars",
@@ -43,9 +43,9 @@ def _test_model(period: str, model: str = "fct_usage_events") -> None:
 def test_a_bad_event_id_fails_its_own_period_only(billed_warehouse: Path, fault: str) -> None:
     with duckdb.connect(str(billed_warehouse)) as conn:
         conn.execute(fault)
-    _test_model("2026-10")
+    _run_data_tests("2026-10")
     with pytest.raises(DbtFailed, match="primary_key_in_period_fct_usage_events_event_id"):
-        _test_model("2026-09")
+        _run_data_tests("2026-09")
 
 
 @pytest.mark.parametrize(
@@ -60,12 +60,12 @@ def test_a_bad_event_id_fails_its_own_period_only(billed_warehouse: Path, fault:
 def test_a_repeated_or_missing_key_fails_its_primary_key(
     billed_warehouse: Path, fault: str
 ) -> None:
-    key_test = "fct_invoice_lines,test_name:primary_key"
-    _test_model("2026-10", key_test)
+    key_tests = "fct_invoice_lines,test_name:primary_key"
+    _run_data_tests("2026-10", key_tests)
     with duckdb.connect(str(billed_warehouse)) as conn:
         conn.execute(fault)
     with pytest.raises(DbtFailed, match="primary_key_fct_invoice_lines_invoice_line_id"):
-        _test_model("2026-10", key_test)
+        _run_data_tests("2026-10", key_tests)
 
 
 def test_an_event_without_a_segment_fails_its_own_period_only(billed_warehouse: Path) -> None:
@@ -74,6 +74,6 @@ def test_an_event_without_a_segment_fails_its_own_period_only(billed_warehouse: 
             "update main.fct_usage_events set segment_id = null where event_id = "
             "(select min(event_id) from main.fct_usage_events where period_start = '2026-10-01')"
         )
-    _test_model("2026-09")
+    _run_data_tests("2026-09")
     with pytest.raises(DbtFailed, match="not_null_in_period_fct_usage_events_segment_id"):
-        _test_model("2026-10")
+        _run_data_tests("2026-10")
