@@ -10,7 +10,7 @@
   to 12 decimals explicitly (half away from zero on both engines), never left
   to a cast or to the engine's precision rules. A value past its bound is an
   error on DuckDB and NULL on Spark (dbt-spark turns ANSI mode off): the marts'
-  amounts have not_null tests.
+  amounts have not-NULL tests (`not_null`, `not_null_columns`).
 #}
 
 {% macro money_type() %}decimal(18, 2){% endmacro %}
