@@ -10,7 +10,6 @@ the command a home of their own (`dagster_home`).
 import fcntl
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # each parses dbt into a target folder of its own (orchestration/project.py).
 if worker := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = f"target/pytest-{worker}"
-# The dbt command line installed beside this interpreter, for tests that run dbt on its own.
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
 # The test files that take longest, longest first: seconds each took on the 2-core
@@ -34,13 +31,11 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # test_billing_sync to one process: 290 s against the other's 250 s.) A file
 # not listed runs after these, in the order collected.
 #
-# Two exceptions to "longest first". test_invoice_lifecycle and
-# test_sample_pipeline bill companies of their own, so they come right after
-# test_billing_sync: while the first process bills the tiny company that
-# test_billing_sync and most later files share (`billed`), the second works
-# instead of waiting for it (~25 s).
+# test_invoice_lifecycle and test_sample_pipeline bill companies of their own,
+# so they come right after test_billing_sync: while the first process bills the
+# tiny company that test_billing_sync and most later files share (`billed`),
+# the second works instead of waiting for it (~25 s).
 LONGEST_FIRST = (
-    "test_spark_parity.py",  # ~600, where Spark is installed (CI)
     "test_billing_sync.py",  # 134
     "test_invoice_lifecycle.py",  # 54
     "test_sample_pipeline.py",  # 47
@@ -52,15 +47,22 @@ LONGEST_FIRST = (
     "test_pricing_simulation.py",  # 13
     "test_dagster_definitions.py",  # 11
 )
+# The Spark parity test (where Spark is installed, as in CI) starts after every
+# other file: its local Spark keeps both cores busy, and it took ~5 min alone
+# but 11–12 min beside the other tests, which made it the whole run's end.
+LAST = ("test_spark_parity.py",)
 
 
 def _duration_rank(item: pytest.Item) -> int:
     name = item.path.name
+    if name in LAST:
+        return len(LONGEST_FIRST) + 1
     return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long files first (LONGEST_FIRST); a file's own tests keep their order."""
+    """The long files first (LONGEST_FIRST), Spark's last; a file's own tests keep
+    their order."""
     items.sort(key=_duration_rank)
 
 

@@ -11,12 +11,13 @@ a local Spark. After a deployment's last run, Spark writes every model of its
 of the DuckDB mart of the same name, value for value: decimals with their
 scale, timestamps in UTC.
 
-DuckDB's dbt runs as the billing run runs it, a `dbt` process per command.
-Spark's runs in this process (dbtRunner), so one Spark session serves all of
-them; its metastore then holds both deployments, each under its own schema
-prefix (var `schema_prefix`). Orchestration (Dagster, PDFs, exporters) is
-DuckDB's alone: the periods late events re-rate are found as the billing run
-finds them, and each engine re-rates them.
+Both engines' dbt runs in this process (dbtRunner), and dbt resets its
+adapters at each command. DuckDB's runs as the billing run runs it, on the
+manifest the process parsed once (tests/dbt_cli.py); Spark's so that one Spark
+session serves all of them, its metastore then holding both deployments, each
+under its own schema prefix (var `schema_prefix`). Orchestration (Dagster,
+PDFs, exporters) is DuckDB's alone: the periods late events re-rate are found
+as the billing run finds them, and each engine re-rates them.
 
 Needs the `spark` extra and Java (`make spark-deps`): skipped without them,
 failed under CI.
@@ -26,7 +27,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +37,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from data.generate_sample import generate_sample
 from exporters.record_tables import ensure_record_tables
@@ -45,7 +46,7 @@ from loaders.parquet_landing import land_raw_tables_as_parquet
 from orchestration.assets.rating import REPORTING, periods_with_late_events
 from orchestration.project import DBT_PROJECT_DIR
 from orchestration.resources import BillingClock, BillingWarehouse
-from tests.conftest import DBT_EXECUTABLE
+from tests.dbt_cli import run_dbt
 from tests.scenario_inputs import bill_merged_scenarios, runs, scenario_dirs
 
 pytestmark = pytest.mark.spark
@@ -131,24 +132,19 @@ class TwoEngines:
             self._dbt_spark(command)
 
     def _dbt_duckdb(self, command: list[str]) -> None:
-        done = subprocess.run(
-            [DBT_EXECUTABLE, *command, "--target", "duckdb", "--profiles-dir", "."],
-            cwd=DBT_PROJECT_DIR,
-            env={
-                **os.environ,
-                "BILLING_DB": str(self.db_path),
-                "DBT_TARGET_PATH": str(self.work_dir / "target-duckdb"),
-                "DBT_LOG_PATH": str(self.work_dir / "logs-duckdb"),
-            },
-            capture_output=True,
-            text=True,
-            check=False,
+        result = run_dbt(
+            self.db_path,
+            self.work_dir / "target-duckdb",
+            *command,
+            "--target",
+            "duckdb",
+            "--log-path",
+            str(self.work_dir / "logs-duckdb"),
+            "--quiet",
         )
-        assert done.returncode == 0, f"dbt {' '.join(command)} on DuckDB:\n{done.stdout[-3000:]}"
+        assert result.success, f"dbt {' '.join(command)} on DuckDB: {_failures(result)}"
 
     def _dbt_spark(self, command: list[str]) -> None:
-        from dbt.cli.main import dbtRunner
-
         with _environment(
             BILLING_SPARK_DIR=str(self.spark_dir), BILLING_PARQUET_DIR=str(self.parquet_dir)
         ):
@@ -168,12 +164,7 @@ class TwoEngines:
                     "--quiet",
                 ]
             )
-        failures = [
-            f"{r.node.name}: {r.message}"
-            for r in (result.result or [])
-            if getattr(r, "status", None) in ("error", "fail")
-        ]
-        assert result.success, f"dbt {' '.join(command)} on Spark: {result.exception} {failures}"
+        assert result.success, f"dbt {' '.join(command)} on Spark: {_failures(result)}"
 
     def export_spark_marts(self) -> Path:
         """Every model of Spark's marts schema as Parquet, for DuckDB to read."""
@@ -189,6 +180,16 @@ class TwoEngines:
                 str(exported / table.name)
             )
         return exported
+
+
+def _failures(result: dbtRunnerResult) -> str:
+    """dbt's exception, if any, and each node that failed with its message."""
+    failed = [
+        f"{r.node.name}: {r.message}"
+        for r in (result.result or [])
+        if getattr(r, "status", None) in ("error", "fail")
+    ]
+    return f"{result.exception} {failed}"
 
 
 def _dbt_build(period: str, as_of: str, *, tests: bool) -> list[str]:
