@@ -26,3 +26,14 @@ def run_dbt(db_path: Path, target: Path, *args: str) -> dbtRunnerResult:
             )
     finally:
         release_duckdb()
+
+
+def dbt_failures(result: dbtRunnerResult) -> str:
+    """Why a command failed: dbt's exception, if any, and each node that failed
+    or erred with its message (a failing model or test raises no exception)."""
+    failed = [
+        f"{r.node.name}: {r.message}"
+        for r in (result.result or [])
+        if getattr(r, "status", None) in ("error", "fail")
+    ]
+    return f"{result.exception} {failed}"

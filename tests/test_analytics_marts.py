@@ -17,7 +17,7 @@ from dagster import AssetCheckSeverity, materialize
 
 from orchestration.definitions import ALL_ASSETS, BILL_PERIOD_ASSETS, billing_resources
 from orchestration.runs import QUIET_CONSOLE, Deployment
-from tests.dbt_cli import run_dbt
+from tests.dbt_cli import dbt_failures, run_dbt
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -118,7 +118,7 @@ def test_usage_per_meter_per_day(billed: Deployment) -> None:
 
 def _dbt(db_path: Path, target: Path, *args: str) -> None:
     done = run_dbt(db_path, target, *args)
-    assert done.success, done.exception
+    assert done.success, dbt_failures(done)
 
 
 def test_month_end_forecast_runs_the_rate_and_docs_generate(

@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 
 from exporters.record_tables import ensure_record_tables
 from loaders import load_landing_files, load_reference_data
-from tests.dbt_cli import run_dbt
+from tests.dbt_cli import dbt_failures, run_dbt
 
 SETUPS = 25
 PERIOD = "2026-10"
@@ -357,7 +357,7 @@ def random_company(tmp_path_factory: pytest.TempPathFactory) -> Billed:
         ensure_record_tables(conn)
     dbt_vars = json.dumps({"period": PERIOD, "as_of": AS_OF.isoformat(sep=" ")})
     built = _dbt(db_path, "build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars)
-    assert built.success, built.exception
+    assert built.success, dbt_failures(built)
     first_run = _snapshot(db_path)
     rerun = _dbt(db_path, "build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars)
     return Billed(db_path, batch, first_run, rerun)
@@ -365,7 +365,7 @@ def random_company(tmp_path_factory: pytest.TempPathFactory) -> Billed:
 
 def test_rerunning_a_draft_period_changes_nothing(random_company: Billed) -> None:
     """Credits of the period being re-run are never counted twice."""
-    assert random_company.rerun.success, random_company.rerun.exception
+    assert random_company.rerun.success, dbt_failures(random_company.rerun)
     assert _snapshot(random_company.db_path) == random_company.first_run
 
 

@@ -15,7 +15,7 @@ import pytest
 from orchestration.assets.rating import PERIOD_RELATIONS_REPORTING_READS
 from orchestration.dbt_runner import BillingDbt, DbtFailed
 from orchestration.project import PARSE_STAND_IN_DIR, _parse_dbt_project
-from tests.dbt_cli import run_dbt
+from tests.dbt_cli import dbt_failures, run_dbt
 
 
 def _run_segments_for(period: str) -> None:
@@ -58,7 +58,7 @@ def _compiled_views(db: Path, period: str, as_of: str, target: Path) -> dict[str
     done = run_dbt(
         db, target, "compile", "--select", "config.materialized:view", "--vars", dbt_vars
     )
-    assert done.success, done.exception
+    assert done.success, dbt_failures(done)
     return {r.node.name: r.node.compiled_code for r in done.result.results}
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.cli.main import dbtRunner
 
 from data.generate_sample import generate_sample
 from exporters.record_tables import ensure_record_tables
@@ -46,7 +46,7 @@ from loaders.parquet_landing import land_raw_tables_as_parquet
 from orchestration.assets.rating import REPORTING, periods_with_late_events
 from orchestration.project import DBT_PROJECT_DIR
 from orchestration.resources import BillingClock, BillingWarehouse
-from tests.dbt_cli import run_dbt
+from tests.dbt_cli import dbt_failures, run_dbt
 from tests.scenario_inputs import bill_merged_scenarios, runs, scenario_dirs
 
 pytestmark = pytest.mark.spark
@@ -142,7 +142,7 @@ class TwoEngines:
             str(self.work_dir / "logs-duckdb"),
             "--quiet",
         )
-        assert result.success, f"dbt {' '.join(command)} on DuckDB: {_failures(result)}"
+        assert result.success, f"dbt {' '.join(command)} on DuckDB: {dbt_failures(result)}"
 
     def _dbt_spark(self, command: list[str]) -> None:
         with _environment(
@@ -164,7 +164,7 @@ class TwoEngines:
                     "--quiet",
                 ]
             )
-        assert result.success, f"dbt {' '.join(command)} on Spark: {_failures(result)}"
+        assert result.success, f"dbt {' '.join(command)} on Spark: {dbt_failures(result)}"
 
     def export_spark_marts(self) -> Path:
         """Every model of Spark's marts schema as Parquet, for DuckDB to read."""
@@ -180,16 +180,6 @@ class TwoEngines:
                 str(exported / table.name)
             )
         return exported
-
-
-def _failures(result: dbtRunnerResult) -> str:
-    """dbt's exception, if any, and each node that failed with its message."""
-    failed = [
-        f"{r.node.name}: {r.message}"
-        for r in (result.result or [])
-        if getattr(r, "status", None) in ("error", "fail")
-    ]
-    return f"{result.exception} {failed}"
 
 
 def _dbt_build(period: str, as_of: str, *, tests: bool) -> list[str]:
