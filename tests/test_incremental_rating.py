@@ -89,8 +89,10 @@ def _land(data_dir: Path, name: str, events: list[str]) -> None:
     (data_dir / "landing" / "events" / name).write_text("\n".join(events) + "\n")
 
 
-def _load_and_rate(data_dir: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Load reference data and new landing files, then run October's per-event models."""
+def _load_and_rate(
+    data_dir: Path, db: Path, monkeypatch: pytest.MonkeyPatch, period: str = "2026-10"
+) -> None:
+    """Load reference data and new landing files, then run the period's per-event models."""
     with duckdb.connect(str(db)) as conn:
         load_reference_data(conn, data_dir)
         load_landing_files(conn, data_dir, datetime.fromisoformat(AS_OF))
@@ -101,22 +103,34 @@ def _load_and_rate(data_dir: Path, db: Path, monkeypatch: pytest.MonkeyPatch) ->
             "--select",
             *(f"+{model}" for model in PER_EVENT_MODELS),
             "--vars",
-            json.dumps({"period": "2026-10", "as_of": AS_OF}),
+            json.dumps({"period": period, "as_of": AS_OF}),
         ]
     )
 
 
-def _october_rows(db: Path) -> dict[str, set[tuple]]:
-    """Each model's October rows, bookkeeping (load_id, basis_hash, through_load_id) included."""
+def _period_rows(db: Path, period_start: str) -> dict[str, set[tuple]]:
+    """Each model's rows of the period, bookkeeping (load_id, basis_hash, through_load_id)
+    included, their values in the order of the column names (a column dbt added to a
+    table comes last in it)."""
     with duckdb.connect(str(db), read_only=True) as conn:
         return {
-            model: set(
-                conn.execute(
-                    f"select * from {_schema(model)}.{model} where period_start = date '2026-10-01'"
-                ).fetchall()
-            )
-            for model in PER_EVENT_MODELS
+            model: _rows_by_column_name(conn, model, period_start) for model in PER_EVENT_MODELS
         }
+
+
+def _rows_by_column_name(
+    conn: duckdb.DuckDBPyConnection, model: str, period_start: str
+) -> set[tuple]:
+    cursor = conn.execute(
+        f"select * from {_schema(model)}.{model} where period_start = ?", [period_start]
+    )
+    names = [column[0] for column in cursor.description]
+    order = sorted(range(len(names)), key=names.__getitem__)
+    return {tuple(row[i] for i in order) for row in cursor.fetchall()}
+
+
+def _october_rows(db: Path) -> dict[str, set[tuple]]:
+    return _period_rows(db, "2026-10-01")
 
 
 def _schema(model: str) -> str:
@@ -181,6 +195,48 @@ def test_a_late_file_is_added_to_what_the_period_held_and_a_rerun_adds_nothing(
     before = _october_rows(db)
     _load_and_rate(company, db, monkeypatch)
     assert _october_rows(db) == before, "a re-run with nothing new changed the period"
+
+
+def test_a_new_period_is_written_beside_the_periods_held(
+    company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """October after September: every model adds October to the tables September made
+    (macros/batch_incremental.sql, period_batches) and leaves September's rows as they were."""
+    db = tmp_path / "billing.duckdb"
+    _land(
+        company,
+        "2026-09-a.jsonl",
+        [
+            _event("p1", "api_call", "2026-09-20T10:00:00Z"),
+            _event("p2", "user_login", "2026-09-20T11:00:00Z", user="ann"),
+            _event("p3", "seat_count", "2026-09-21T12:00:00Z", seats=4),
+        ],
+    )
+    _land(company, "2026-10-a.jsonl", FIRST_FILE)
+    _load_and_rate(company, db, monkeypatch, period="2026-09")
+    september = _period_rows(db, "2026-09-01")
+    assert all(september.values()), "September's events are missing from a model"
+    _load_and_rate(company, db, monkeypatch)
+
+    assert _period_rows(db, "2026-09-01") == september
+    assert _october_rows(db) == _october_rows(_built_at_once(company, tmp_path, monkeypatch))
+
+
+def test_tables_from_before_bases_derive_the_period_again(
+    company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables an older version wrote, without basis_hash: dbt adds the column and the
+    period's rows are replaced, not kept beside new ones."""
+    db = tmp_path / "billing.duckdb"
+    _land(company, "2026-10-a.jsonl", FIRST_FILE)
+    _load_and_rate(company, db, monkeypatch)
+    with duckdb.connect(str(db)) as conn:
+        for model in PER_EVENT_MODELS:
+            conn.execute(f"alter table {_schema(model)}.{model} drop column basis_hash")
+    _land(company, "2026-10-b-late.jsonl", LATE_FILE)
+    _load_and_rate(company, db, monkeypatch)
+
+    assert _october_rows(db) == _october_rows(_built_at_once(company, tmp_path, monkeypatch))
 
 
 def test_a_changed_subscription_derives_the_period_again(

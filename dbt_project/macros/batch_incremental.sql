@@ -21,16 +21,30 @@
 #}
 
 {#
-  A table written before rows carried a basis (an older version of the
-  project) is derived again for the period, and dbt adds the new columns
-  (on_schema_change: sync_all_columns).
+  Whether this run adds to rows the model holds for the period: DuckDB, the
+  table exists and holds rows of the period. Otherwise (a first run, a new
+  period, a full refresh, Spark) the model derives the whole period, without
+  looking for held rows. A table written before rows carried a basis (an older
+  version of the project) is derived again for the period, and dbt adds the
+  new columns (on_schema_change: sync_all_columns).
 #}
 {% macro batch_incremental() -%}
-    {%- if not is_incremental() or target.type == 'spark' -%}
+    {%- if not execute or target.type == 'spark' or should_full_refresh() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
+    {%- if relation is none or relation.type != 'table' -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {{ return('basis_hash' in columns) }}
+    {%- if 'basis_hash' not in columns -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set held = run_query(
+        'select count(*) from (select 1 from ' ~ this ~ ' where period_start = '
+        ~ period_start_date() ~ ' limit 1) as held'
+    ) -%}
+    {{ return(held.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
 {#
@@ -84,28 +98,78 @@
 {%- endmacro %}
 
 {#
-  DuckDB's strategy for the per-event models: rows of the period under another
-  basis are deleted, then the new rows are inserted. With an unchanged basis
-  nothing is deleted (the new rows are the new loads' events); with a changed
-  one the new rows are the whole period. With a unique_key (fct_usage_daily:
-  one row per customer, meter and day), a held row the new rows replace is
-  deleted too. No new rows, nothing changes. Rows without a basis were written
-  before bases were recorded, and are derived again too.
+  The per-event models' materialization on DuckDB (on Spark they are
+  incremental models that overwrite the period's partition). A first run
+  creates the table. Every later run, a new period's included, writes the
+  model's rows straight into the table: a temp view names them, a delete and
+  then an insert read it. dbt's incremental materialization copies them into
+  a temp table first, and for a model with a row per event that copy cost
+  more than the rows themselves: at 10M events a month after a deployment's
+  first took 20.3 s for fct_usage_events and 18.0 s for the matched events
+  that way, against 8.9 and 9.6 s written straight.
+
+  Deriving the whole period (batch_incremental() false: a new period), the
+  delete removes what the table holds of the period: nothing, or rows
+  written before rows carried a basis. Adding to held rows, it removes the
+  period's rows under another basis than the new rows' (none when the basis
+  is unchanged, all of them when it changed) and rows without a basis; no
+  new rows, nothing changes. The view then reads no row the delete removes
+  (at most the held rows of the current basis), so the delete and the insert
+  see the same new rows. Except where the model adds to held rows by key
+  (fct_usage_daily: a row per customer, meter and day): its new rows are
+  computed from the held rows they replace, which the delete removes, so
+  they go into a temp table first; they are a row per day touched, not per
+  event.
 #}
-{% macro get_incremental_period_batches_sql(arg_dict) -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set source = arg_dict['temp_relation'] -%}
-    {%- set unique_key = arg_dict['unique_key'] -%}
-    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-delete from {{ target }}
-where (period_start is null or period_start in (select period_start from {{ source }}))
+{% materialization period_batches, adapter='duckdb' %}
+    {%- set existing_relation = load_cached_relation(this) -%}
+    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+    {%- if existing_relation is none or existing_relation.type != 'table' or should_full_refresh() -%}
+        {{ drop_relation_if_exists(existing_relation) }}
+        {%- set build_sql = create_table_as(False, target_relation, compiled_code) -%}
+    {%- else -%}
+        {%- set new_rows = make_temp_relation(target_relation) -%}
+        {%- set adds_to_held = batch_incremental() -%}
+        {%- set replaced_key = config.get('unique_key') if adds_to_held else none -%}
+        {%- if replaced_key -%}
+            {%- do run_query(create_table_as(True, new_rows, compiled_code)) -%}
+        {%- else -%}
+            {%- do run_query('create temporary view ' ~ new_rows ~ ' as ' ~ compiled_code) -%}
+        {%- endif -%}
+        {%- set dest_columns = process_schema_changes(on_schema_change, new_rows, existing_relation) -%}
+        {%- if not dest_columns -%}
+            {%- set dest_columns = adapter.get_columns_in_relation(existing_relation) -%}
+        {%- endif -%}
+        {%- set build_sql = period_batch_sql(target_relation, new_rows, adds_to_held, replaced_key, dest_columns) -%}
+    {%- endif -%}
+    {% call statement('main') -%}
+        {{ build_sql }}
+    {%- endcall %}
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {% do adapter.commit() %}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+{% macro period_batch_sql(target, new_rows, adds_to_held, replaced_key, dest_columns) -%}
+    {%- set columns = get_quoted_csv(dest_columns | map(attribute='name')) -%}
+delete from {{ target }} as held
+{%- if adds_to_held %}
+using (select period_start, basis_hash from {{ new_rows }} limit 1) as batch
+where (held.period_start is null or held.period_start = batch.period_start)
     and (
-        basis_hash is null
-        or basis_hash not in (select basis_hash from {{ source }})
-        {%- if unique_key %}
-        or {{ unique_key }} in (select {{ unique_key }} from {{ source }})
+        held.basis_hash is null
+        or held.basis_hash <> batch.basis_hash
+        {%- if replaced_key %}
+        or held.{{ replaced_key }} in (select {{ replaced_key }} from {{ new_rows }})
         {%- endif %}
     );
+{%- else %}
+where held.period_start is null or held.period_start = {{ period_start_date() }};
+{%- endif %}
 insert into {{ target }} ({{ columns }})
-select {{ columns }} from {{ source }}
+select {{ columns }} from {{ new_rows }}
 {%- endmacro %}
