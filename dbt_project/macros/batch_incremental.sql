@@ -105,8 +105,8 @@
   then an insert read it. dbt's incremental materialization copies them into
   a temp table first, and for a model with a row per event that copy cost
   more than the rows themselves: at 10M events a month after a deployment's
-  first took 20.3 s for fct_usage_events and 18.0 s for the matched events
-  that way, against 8.9 and 9.6 s written straight.
+  first took 20.3-20.6 s for fct_usage_events and 18.0-19.0 s for the
+  matched events that way, against 8.1-8.9 and 8.9-9.8 s written straight.
 
   Deriving the whole period (batch_incremental() false: a new period), the
   delete removes what the table holds of the period: nothing, or rows

@@ -73,6 +73,7 @@ from orchestration.project import DBT_PROJECT_DIR, PROJECT_ROOT
 from orchestration.resources import duckdb_memory_limit
 from tests.benchmarks.references import pandas_script, speed_of_light
 from tests.benchmarks.synthetic_month import MonthSpec, SyntheticMonth, generate_month, parse_scale
+from tests.dbt_cli import dbt_failures
 
 BENCH_DIR = PROJECT_ROOT / "data" / "output" / "bench"
 TMP_DIR = BENCH_DIR / "tmp"
@@ -309,7 +310,7 @@ def dbt(paths: RunPaths, project_dir: Path, *args: str, manifest: Manifest | Non
     finally:
         release_duckdb()
     if not result.success:
-        raise RuntimeError(f"dbt {args[0]} failed: {result.exception}")
+        raise RuntimeError(f"dbt {args[0]} failed: {dbt_failures(result)}")
     return result.result
 
 
