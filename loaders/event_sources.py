@@ -28,6 +28,7 @@ most 15 significant digits; send longer quantities as JSON strings ("…").
 
 import csv
 import gzip
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,10 +154,20 @@ def _drop_lines(conn: duckdb.DuckDBPyConnection) -> None:
 
 # One parse per line extracts every field: the text of a scalar (as
 # `json_extract_string` gives it) and `properties` as JSON (NULL for JSON null).
-JSONL_FIELDS = (
-    '{"event_id": "VARCHAR", "customer_id": "VARCHAR", "event_type": "VARCHAR", '
-    '"timestamp": "VARCHAR", "quantity": "VARCHAR", "properties": "JSON"}'
-)
+JSONL_TYPES = {
+    "event_id": "VARCHAR",
+    "customer_id": "VARCHAR",
+    "event_type": "VARCHAR",
+    "timestamp": "VARCHAR",
+    "quantity": "VARCHAR",
+    "properties": "JSON",
+}
+JSONL_FIELDS = json.dumps(JSONL_TYPES)
+# The keys of a line with every field in SPEC's order, as one serializer writes
+# them line after line: such a line repeats no key, which one comparison tells.
+# Counting the distinct keys of every line took 2 of a JSONL file's 4.9 s of
+# staging at 5M lines; only lines with other keys are counted.
+CONTRACT_KEYS = "[" + ", ".join(_literal(key) for key in JSONL_TYPES) + "]"
 
 
 def stage_jsonl(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -180,7 +191,8 @@ def stage_jsonl(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
                        when kind is null then 'line is not valid JSON'
                        when kind <> 'OBJECT'
                            then 'line is ' || {json_kind("raw")} || ', not a JSON object'
-                       when len(keys) <> list_unique(keys) then 'line repeats a key'
+                       when keys <> {CONTRACT_KEYS} and len(keys) <> list_unique(keys)
+                           then 'line repeats a key'
                    end as malformed
             from keyed
         ),

@@ -153,6 +153,7 @@ EVENT_TABLES: dict[str, str] = {
     "landed_files": """
         file_name varchar not null,
         content_hash varchar not null,
+        file_signature varchar,
         loaded_at timestamp not null,
         load_id bigint not null,
         row_count bigint not null,

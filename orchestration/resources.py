@@ -20,8 +20,32 @@ MEMORY_LIMIT_ENV = "BILLING_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "6GB"
 
 
+# The on-disk format of a new warehouse file: DuckDB 1.3's, not the default that
+# DuckDB 0.10 can still read. Its string compression (DICT_FSST) wrote the
+# per-event tables about 30 % faster at 10M events (raw.usage_events 5.4 -> 3.9 s,
+# fct_usage_events 7.9 -> 5.4 s) into a smaller file, and DuckDB 1.3 or later
+# opens it. A file keeps the format it was created in.
+WAREHOUSE_STORAGE_VERSION = "v1.3.0"
+
+
 def duckdb_memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+
+
+def create_warehouse_file(db_path: Path) -> None:
+    """An empty warehouse file in WAREHOUSE_STORAGE_VERSION, unless the file exists.
+
+    Only a new file takes a storage version (ATTACH's option); a connection's
+    setting leaves a file in the format it was created in.
+    """
+    if db_path.exists():
+        return
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    quoted = str(db_path).replace("'", "''")
+    with duckdb.connect() as conn:
+        conn.execute(
+            f"attach '{quoted}' as warehouse (storage_version '{WAREHOUSE_STORAGE_VERSION}')"
+        )
 
 
 class BillingWarehouse(ConfigurableResource):
@@ -34,7 +58,7 @@ class BillingWarehouse(ConfigurableResource):
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
-            Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
+            create_warehouse_file(Path(self.db_path))
         conn = duckdb.connect(self.db_path, read_only=read_only)
         try:
             conn.execute("set TimeZone = 'UTC'")

@@ -16,6 +16,7 @@ from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
 from orchestration.assets.rating import INVOICE_REGISTER
+from orchestration.resources import WAREHOUSE_STORAGE_VERSION, BillingWarehouse
 from orchestration.runs import Deployment, RunFailed, run_billing_period
 
 OCTOBER_AS_OF = "2026-11-05T00:00:00Z"
@@ -125,6 +126,26 @@ def test_every_row_is_loaded_duplicated_or_quarantined(billed: Deployment) -> No
     assert reasons == [("malformed_row", 404), ("unknown_customer", 405)]
     billed_events = _query(billed.db_path, "select count(*) from main.fct_usage_events")
     assert billed_events == [(412,)]
+
+
+def test_a_new_warehouse_is_written_in_duckdb_1_3_storage(billed: Deployment) -> None:
+    assert _query(billed.db_path, "select tags from duckdb_databases() where not internal") == [
+        ({"storage_version": f"{WAREHOUSE_STORAGE_VERSION}+"},)
+    ]
+
+
+def test_a_warehouse_in_older_storage_keeps_its_format(tmp_path: Path) -> None:
+    db_path = tmp_path / "billing.duckdb"
+    duckdb.connect(str(db_path)).close()
+    warehouse = BillingWarehouse(data_dir=str(tmp_path), db_path=str(db_path), output_dir="out")
+
+    with warehouse.connect() as conn:
+        conn.execute("create table kept as select 1 as one")
+
+    assert _query(db_path, "select tags from duckdb_databases() where not internal") == [
+        ({"storage_version": "v1.0.0+"},)
+    ]
+    assert _query(db_path, "select one from kept") == [(1,)]
 
 
 def test_each_finalized_invoice_has_a_pdf(billed: Deployment) -> None:

@@ -109,7 +109,7 @@ def _load_and_rate(
 
 
 def _period_rows(db: Path, period_start: str) -> dict[str, set[tuple]]:
-    """Each model's rows of the period, bookkeeping (load_id, basis_hash, through_load_id)
+    """Each model's rows of the period, bookkeeping (load_id, basis_fingerprint, through_load_id)
     included, their values in the order of the column names (a column dbt added to a
     table comes last in it)."""
     with duckdb.connect(str(db), read_only=True) as conn:
@@ -225,14 +225,16 @@ def test_a_new_period_is_written_beside_the_periods_held(
 def test_tables_from_before_bases_derive_the_period_again(
     company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Tables an older version wrote, without basis_hash: dbt adds the column and the
-    period's rows are replaced, not kept beside new ones."""
+    """Tables an older version wrote, with a text basis_hash instead of basis_fingerprint:
+    dbt swaps the columns and the period's rows are replaced, not kept beside new ones."""
     db = tmp_path / "billing.duckdb"
     _land(company, "2026-10-a.jsonl", FIRST_FILE)
     _load_and_rate(company, db, monkeypatch)
     with duckdb.connect(str(db)) as conn:
         for model in PER_EVENT_MODELS:
-            conn.execute(f"alter table {_schema(model)}.{model} drop column basis_hash")
+            table = f"{_schema(model)}.{model}"
+            conn.execute(f"alter table {table} drop column basis_fingerprint")
+            conn.execute(f"alter table {table} add column basis_hash varchar default md5('old')")
     _land(company, "2026-10-b-late.jsonl", LATE_FILE)
     _load_and_rate(company, db, monkeypatch)
 

@@ -58,6 +58,11 @@ REASONS = {
         '{"event_id": "e1", "event_id": "e2", "customer_id": "acme"}',
         "line repeats a key",
     ),
+    "malformed_row (every field in order, then a repeat)": (
+        '{"event_id": "e1", "customer_id": "acme", "event_type": "api_call", '
+        '"timestamp": "2026-09-10", "quantity": 1, "properties": {}, "event_id": "e2"}',
+        "line repeats a key",
+    ),
     "invalid_properties": (
         {"properties": [1, 2]},
         "properties must be a JSON object, got an array",

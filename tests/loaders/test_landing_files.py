@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import duckdb
 import pytest
 
 from loaders import InputError, load_landing_files
+from loaders import events as events_loader
 
 
 def quarantined(conn):
@@ -203,6 +205,53 @@ def test_same_file_twice_is_skipped(inputs, load_events, loaded):
     assert again.skipped
     assert manifest(loaded) == [("events.jsonl", 2, 1, 1, 0)]
     assert len(loaded_events(loaded)) == 1
+
+
+def test_a_file_loaded_and_unchanged_is_not_read_again(inputs, load_events, monkeypatch):
+    inputs.jsonl("events.jsonl", [inputs.event("e1")])
+    load_events()
+
+    def read_again(path):
+        raise AssertionError(f"{path.name} was read again")
+
+    monkeypatch.setattr(events_loader, "content_hash", read_again)
+    (again,) = load_events(datetime(2026, 11, 1))
+
+    assert again.skipped
+
+
+def test_a_touched_file_is_recognized_by_content_and_its_signature_recorded(
+    inputs, load_events, loaded
+):
+    """Also how a warehouse from before signatures were recorded gets them."""
+    path = inputs.jsonl("events.jsonl", [inputs.event("e1")])
+    load_events()
+    loaded.execute("alter table raw.landed_files drop column file_signature")
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+
+    (again,) = load_events(datetime(2026, 11, 1))
+
+    assert again.skipped
+    assert loaded.execute("select file_signature from raw.landed_files").fetchall() == [
+        (events_loader.file_signature(path),)
+    ]
+
+
+def test_a_rewrite_of_the_same_size_and_modification_time_is_loaded_again(
+    inputs, load_events, loaded
+):
+    """The change time tells it: writing sets it, and no tool sets it back."""
+    path = inputs.jsonl("events.jsonl", [inputs.event("e1", quantity=1)])
+    load_events()
+    before = path.stat()
+    inputs.jsonl("events.jsonl", [inputs.event("e1", quantity=2)])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+
+    (again,) = load_events(datetime(2026, 11, 1))
+
+    assert not again.skipped
+    assert [row[2] for row in quarantined(loaded)] == ["conflict"]
 
 
 def test_same_name_with_new_content_is_loaded_again_and_dedups(inputs, load_events, loaded):

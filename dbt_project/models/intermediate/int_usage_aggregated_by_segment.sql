@@ -21,7 +21,7 @@
 with
 
 basis as (
-    select {{ basis_hash([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_hash
+    select {{ basis_fingerprint([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_fingerprint
 ),
 
 -- Each part below reads the matched events itself, with its own filter: a CTE read
@@ -133,7 +133,7 @@ select
     aggregated.aggregation,
     cast(aggregated.value_max as {{ exact_type() }}) as value_max,
     aggregated.through_load_id,
-    basis.basis_hash,
+    basis.basis_fingerprint,
     {{ period_start_date() }} as period_start
 from aggregated
 cross join basis

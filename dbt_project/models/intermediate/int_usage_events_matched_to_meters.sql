@@ -33,11 +33,11 @@ filters as (
 ),
 
 basis as (
-    select {{ basis_hash([
+    select {{ basis_fingerprint([
         upstream_basis(ref('fct_usage_events')),
         "(select " ~ sorted_text_agg("concat(meter_id, ',', event_type, ',', aggregation, ',', meter_field, ',', coalesce(property_name, ''))") ~ " from meters)",
         "(select " ~ sorted_text_agg("concat(meter_id, ',', property_name, ',', property_value)") ~ " from filters)",
-    ]) }} as basis_hash
+    ]) }} as basis_fingerprint
 ),
 
 {% if batch_incremental() %}
@@ -112,7 +112,7 @@ select
         else {{ json_text('candidates.properties', 'candidates.property_name') }}
     end as meter_value_text,
     candidates.load_id,
-    basis.basis_hash,
+    basis.basis_fingerprint,
     {{ period_start_date() }} as period_start
 from candidates
 cross join basis

@@ -28,7 +28,7 @@
 with
 
 basis as (
-    select {{ basis_hash([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_hash
+    select {{ basis_fingerprint([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_fingerprint
 ),
 
 new_matched as (
@@ -166,7 +166,7 @@ select
         end
     as {{ exact_type() }}) as daily_quantity,
     daily.through_load_id,
-    basis.basis_hash
+    basis.basis_fingerprint
 from daily
 cross join basis
 inner join meters

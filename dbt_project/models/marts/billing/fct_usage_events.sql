@@ -13,10 +13,10 @@ segments as (
 ),
 
 basis as (
-    select {{ basis_hash([sorted_text_agg(
+    select {{ basis_fingerprint([sorted_text_agg(
         "concat(segment_id, ',', subscription_id, ',', customer_id, ',', cast(segment_start as "
         ~ dbt.type_string() ~ "), ',', cast(segment_end as " ~ dbt.type_string() ~ "))"
-    )]) }} as basis_hash
+    )]) }} as basis_fingerprint
     from segments
 ),
 
@@ -42,7 +42,7 @@ select
     events.source_line,
     events.loaded_at,
     events.load_id,
-    basis.basis_hash,
+    basis.basis_fingerprint,
     {{ period_start_date() }} as period_start
 from events
 cross join basis
