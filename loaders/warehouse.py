@@ -3,8 +3,18 @@
 Everything is validated before the first write, and all tables are replaced
 in one transaction, so a bad input leaves yesterday's reference data intact
 and dbt never sees half of today's.
+
+Inputs unchanged since the last load are not validated again: the load
+records their digest (`raw.reference_inputs`) in the same transaction, and a
+run that finds the same digest keeps the tables as they are. Validating and
+writing 10,000 customers took 0.6-0.8 s, a twelfth of a late re-run at 10M
+events; hashing their 1.7 MB takes a few ms. The digest covers the content of
+every file directly in the data directory (a reference file added or removed
+counts), of this package's code and of the currency list it validates
+against: after an upgrade the inputs are validated again by the new rules.
 """
 
+import hashlib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -13,17 +23,24 @@ import duckdb
 
 from loaders.catalog import load_catalog
 from loaders.catalog_models import Catalog, Charge
+from loaders.currencies import CURRENCIES_CSV
+from loaders.events import content_hash
 from loaders.raw_schema import RAW_SCHEMA, REFERENCE_TABLES, create_table_sql
 from loaders.reference_data import ReferenceData, load_reference_files
 
 Row = dict[str, Any]
 
+# What the reference tables are made from besides the data directory's files.
+LOADER_SOURCES = (*sorted(Path(__file__).resolve().parent.glob("*.py")), CURRENCIES_CSV)
+
 
 @dataclass(frozen=True)
 class ReferenceSummary:
-    """How many rows each reference table received."""
+    """How many rows each reference table holds, and whether this load wrote them
+    (False: the inputs were unchanged since the last load)."""
 
     table_rows: dict[str, int]
+    reloaded: bool = True
 
 
 def _without(record: Any, *nested: str) -> Row:
@@ -116,11 +133,44 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[Row]) -> Non
         )
 
 
+def reference_inputs_digest(data_dir: Path) -> str:
+    """One SHA-256 of every input of the reference tables (the module docstring lists them)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in data_dir.iterdir() if p.is_file()) if data_dir.is_dir() else []
+    for path in [*LOADER_SOURCES, *files]:
+        digest.update(f"{path.name}:{content_hash(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def _loaded_digest(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The digest of the last load, if it and every reference table are there."""
+    present = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? "
+        "and table_name in (select unnest(?))",
+        [RAW_SCHEMA, [*REFERENCE_TABLES, "reference_inputs"]],
+    ).fetchone()[0]
+    if present < len(REFERENCE_TABLES) + 1:
+        return None
+    row = conn.execute(f"select digest from {RAW_SCHEMA}.reference_inputs").fetchone()
+    return row[0] if row else None
+
+
+def _row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {
+        name: conn.execute(f"select count(*) from {RAW_SCHEMA}.{name}").fetchone()[0]
+        for name in REFERENCE_TABLES
+    }
+
+
 def load_reference_data(conn: duckdb.DuckDBPyConnection, data_dir: Path) -> ReferenceSummary:
-    """Validate `catalog.yml` and the reference CSVs, then replace the raw reference tables.
+    """Validate `catalog.yml` and the reference CSVs, then replace the raw reference tables,
+    unless the inputs are those of the last load.
 
     Raises `InputError` before touching the database if any input is invalid.
     """
+    digest = reference_inputs_digest(data_dir)
+    if _loaded_digest(conn) == digest:
+        return ReferenceSummary(table_rows=_row_counts(conn), reloaded=False)
     catalog = load_catalog(data_dir / "catalog.yml")
     tables = catalog_rows(catalog) | reference_rows(load_reference_files(data_dir, catalog))
     conn.execute("begin transaction")
@@ -129,6 +179,10 @@ def load_reference_data(conn: duckdb.DuckDBPyConnection, data_dir: Path) -> Refe
         for name, columns in REFERENCE_TABLES.items():
             conn.execute(create_table_sql(name, columns, replace=True))
             _insert(conn, name, tables[name])
+        conn.execute(
+            f"create or replace table {RAW_SCHEMA}.reference_inputs as select ? as digest",
+            [digest],
+        )
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")

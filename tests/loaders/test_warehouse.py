@@ -2,10 +2,12 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from loaders import InputError, load_reference_data
+from loaders import InputError, load_reference_data, reference_data, warehouse
+from loaders.currencies import CURRENCIES_CSV
 from loaders.raw_schema import REFERENCE_TABLES
 
 
@@ -77,3 +79,80 @@ def test_invalid_input_leaves_existing_tables_untouched(inputs, loaded):
 
     after = {t: loaded.execute(f"select * from raw.{t}").fetchall() for t in REFERENCE_TABLES}
     assert after == before
+
+
+def _reference_tables(conn) -> dict[str, list[tuple]]:
+    return {
+        t: conn.execute(f"select * from raw.{t} order by all").fetchall() for t in REFERENCE_TABLES
+    }
+
+
+def test_unchanged_inputs_are_kept_without_validating_them_again(inputs, loaded, monkeypatch):
+    before = _reference_tables(loaded)
+
+    def not_read_again(*args):
+        raise AssertionError("unchanged inputs were read again")
+
+    monkeypatch.setattr(warehouse, "load_catalog", not_read_again)
+    summary = load_reference_data(loaded, inputs.data_dir)
+
+    assert not summary.reloaded
+    assert summary.table_rows == {table: len(rows) for table, rows in before.items()}
+    assert summary.table_rows["customers"] == 3
+    assert _reference_tables(loaded) == before
+
+
+def test_an_edit_that_keeps_the_size_loads_the_inputs_again(inputs, loaded):
+    size = (inputs.data_dir / "subscriptions.csv").stat().st_size
+    assert inputs.subscriptions(changes=[(3, "seats", "7")]).stat().st_size == size
+
+    assert load_reference_data(loaded, inputs.data_dir).reloaded
+    assert loaded.execute("select sum(seats) from raw.subscriptions").fetchone() == (16,)
+
+
+def test_an_input_file_added_or_removed_loads_the_inputs_again(inputs, loaded):
+    limits = inputs.csv(
+        "usage_limits.csv",
+        ["customer_id", "meter_id", "limit_quantity"],
+        [["acme", "api_calls", "5"]],
+    )
+    assert load_reference_data(loaded, inputs.data_dir).table_rows["usage_limits"] == 1
+
+    limits.unlink()
+    summary = load_reference_data(loaded, inputs.data_dir)
+
+    assert summary.reloaded
+    assert loaded.execute("select count(*) from raw.usage_limits").fetchone() == (0,)
+
+
+def test_inputs_made_invalid_after_a_load_fail_on_every_run(inputs, loaded):
+    before = _reference_tables(loaded)
+    inputs.subscriptions(["s9", "globex", "nope", "2026-01-01", "", "1"])
+
+    for _ in range(2):
+        with pytest.raises(InputError, match="subscriptions.csv: line 6: plan_id: unknown plan"):
+            load_reference_data(loaded, inputs.data_dir)
+
+    assert _reference_tables(loaded) == before
+
+
+def test_a_dropped_reference_table_is_loaded_again(inputs, loaded):
+    loaded.execute("drop table raw.discounts")
+
+    summary = load_reference_data(loaded, inputs.data_dir)
+
+    assert summary.reloaded
+    assert loaded.execute("select count(*) from raw.discounts").fetchone() == (0,)
+
+
+def test_the_loaders_code_and_currencies_are_inputs_too(
+    inputs, loaded, tmp_path_factory, monkeypatch
+):
+    assert Path(reference_data.__file__).resolve() in warehouse.LOADER_SOURCES
+    assert CURRENCIES_CSV in warehouse.LOADER_SOURCES
+    upgraded = tmp_path_factory.mktemp("upgrade") / "rules.py"
+    upgraded.write_text("# a newer validation rule\n")
+    monkeypatch.setattr(warehouse, "LOADER_SOURCES", (*warehouse.LOADER_SOURCES, upgraded))
+
+    assert load_reference_data(loaded, inputs.data_dir).reloaded
+    assert not load_reference_data(loaded, inputs.data_dir).reloaded
