@@ -1,11 +1,12 @@
-"""Re-running a period adds the new loads' events and ends where a full rebuild would.
+"""Re-running a period adds the new loads' events and ends where a full rebuild would;
+a re-run that leaves the period without rows empties it.
 
 The per-event models (dbt_project/macros/batch_incremental.sql) keep what they
 derived: a re-run derives only the events of newer loads, unless the basis of
 the rows (the period's segments, the meters, the model's SQL) changed. Each
 test here builds October on real DuckDB with real dbt, in steps, and compares
 the four models' October rows with a warehouse that loaded the same files at
-once and built once.
+once and built once, or, where the period is left without rows, with none.
 """
 
 import json
@@ -90,9 +91,14 @@ def _land(data_dir: Path, name: str, events: list[str]) -> None:
 
 
 def _load_and_rate(
-    data_dir: Path, db: Path, monkeypatch: pytest.MonkeyPatch, period: str = "2026-10"
+    data_dir: Path,
+    db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    period: str = "2026-10",
+    models: tuple[str, ...] = PER_EVENT_MODELS,
 ) -> None:
-    """Load reference data and new landing files, then run the period's per-event models."""
+    """Load reference data and new landing files, then run the period's `models` (the
+    per-event ones unless told) and what they read."""
     with duckdb.connect(str(db)) as conn:
         load_reference_data(conn, data_dir)
         load_landing_files(conn, data_dir, datetime.fromisoformat(AS_OF))
@@ -101,7 +107,7 @@ def _load_and_rate(
         [
             "run",
             "--select",
-            *(f"+{model}" for model in PER_EVENT_MODELS),
+            *(f"+{model}" for model in models),
             "--vars",
             json.dumps({"period": period, "as_of": AS_OF}),
         ]
@@ -275,15 +281,12 @@ def test_a_changed_meter_filter_derives_the_period_again(
     assert _october_rows(db) == _october_rows(_built_at_once(company, tmp_path, monkeypatch))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, not yet fixed (README, 'Re-running a period'): period_batches' delete "
-    "takes the basis to keep from the new rows, and a derivation that matches no event has "
-    "none, so the period's old matched rows, and the usage counted from them, stay",
-)
-def test_a_catalog_change_that_matches_no_event_empties_the_period(
+def test_a_catalog_change_that_matches_no_event_empties_the_periods_usage(
     company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every meter's event type renamed: the period's derivation has no rows, and none of
+    the old ones may stay (the delete once took the basis to keep from the new rows,
+    and there were none). The events themselves stay loaded."""
     db = tmp_path / "billing.duckdb"
     _land(company, "2026-10-a.jsonl", FIRST_FILE)
     _load_and_rate(company, db, monkeypatch)
@@ -294,4 +297,35 @@ def test_a_catalog_change_that_matches_no_event_empties_the_period(
     catalog.write_text(text)
     _load_and_rate(company, db, monkeypatch)
 
-    assert _october_rows(db) == _october_rows(_built_at_once(company, tmp_path, monkeypatch))
+    rows = _october_rows(db)
+    assert len(rows.pop("fct_usage_events")) == len(FIRST_FILE)
+    assert rows == {model: set() for model in PER_EVENT_MODELS[1:]}
+
+
+def test_a_period_a_rerun_leaves_without_subscriptions_keeps_no_invoice_lines(
+    company: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every subscription moved to start in December: October's re-run has no invoice
+    line, and its draft lines may not stay (dbt's delete+insert deleted only the periods
+    of the new rows, and there were none)."""
+    db = tmp_path / "billing.duckdb"
+    monkeypatch.setenv("BILLING_DB", str(db))
+    BillingDbt().run(["seed"])
+    _land(company, "2026-10-a.jsonl", FIRST_FILE)
+    _load_and_rate(company, db, monkeypatch, models=("fct_invoice_lines",))
+    assert _invoice_lines(db, "2026-10-01") > 0
+    (company / "subscriptions.csv").write_text(
+        "subscription_id,customer_id,plan_id,started_at,ended_at,seats\n"
+        "sub_acme_2,acme,growth,2026-12-01T00:00:00Z,,7\n"
+        "sub_beta_1,beta,starter,2026-12-01T00:00:00Z,,1\n"
+    )
+    _load_and_rate(company, db, monkeypatch, models=("fct_invoice_lines",))
+
+    assert _invoice_lines(db, "2026-10-01") == 0
+
+
+def _invoice_lines(db: Path, period_start: str) -> int:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(
+            "select count(*) from main.fct_invoice_lines where period_start = ?", [period_start]
+        ).fetchone()[0]

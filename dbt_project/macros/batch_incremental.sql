@@ -131,15 +131,18 @@
   Deriving the whole period (batch_incremental() false: a new period), the
   delete removes what the table holds of the period: nothing, or rows
   written before rows carried a basis. Adding to held rows, it removes the
-  period's rows under another basis than the new rows' (none when the basis
-  is unchanged, all of them when it changed) and rows without a basis; no
-  new rows, nothing changes. The view then reads no row the delete removes
-  (at most the held rows of the current basis), so the delete and the insert
-  see the same new rows. Except where the model adds to held rows by key
-  (fct_usage_daily: a row per customer, meter and day): its new rows are
-  computed from the held rows they replace, which the delete removes, so
-  they go into a temp table first; they are a row per day touched, not per
-  event.
+  period's rows under another basis than the current one (none when the
+  basis is unchanged, all of them when it changed) and rows without a basis.
+  The current basis is the model's own (its config `basis`, the template its
+  `basis` CTE renders), not the new rows': after a change that leaves the
+  period no rows (no event matching any meter), there are none to read it
+  from, and the old rows stayed. The view then reads no row the delete
+  removes (at most the held rows of the current basis), so the delete and
+  the insert see the same new rows. Except where the model adds to held
+  rows by key (fct_usage_daily: a row per customer, meter and day): its new
+  rows are computed from the held rows they replace, which the delete
+  removes, so they go into a temp table first; they are a row per day
+  touched, not per event.
 #}
 {% materialization period_batches, adapter='duckdb' %}
     {%- set existing_relation = load_cached_relation(this) -%}
@@ -177,19 +180,16 @@
 {% macro period_batch_sql(target, new_rows, adds_to_held, replaced_key, dest_columns) -%}
     {%- set columns = get_quoted_csv(dest_columns | map(attribute='name')) -%}
 delete from {{ target }} as held
+where (held.period_start is null or held.period_start = {{ period_start_date() }})
 {%- if adds_to_held %}
-using (select period_start, basis_fingerprint from {{ new_rows }} limit 1) as batch
-where (held.period_start is null or held.period_start = batch.period_start)
     and (
         held.basis_fingerprint is null
-        or held.basis_fingerprint <> batch.basis_fingerprint
+        or held.basis_fingerprint <> (select basis_fingerprint from ({{ render(config.require('basis')) }}) as basis)
         {%- if replaced_key %}
         or held.{{ replaced_key }} in (select {{ replaced_key }} from {{ new_rows }})
         {%- endif %}
-    );
-{%- else %}
-where held.period_start is null or held.period_start = {{ period_start_date() }};
-{%- endif %}
+    )
+{%- endif %};
 insert into {{ target }} ({{ columns }})
 select {{ columns }} from {{ new_rows }}
 {%- endmacro %}

@@ -13,6 +13,17 @@
   (their segments), the meters or their filters changed, when it matches the
   period's events again.
 #}
+{# The basis as a template: the `basis` CTE below renders it, and so does
+   period_batches' delete (macros/batch_incremental.sql), which needs it when the
+   new rows are none. #}
+{% set basis %}{% raw %}
+    select {{ basis_fingerprint([
+        upstream_basis(ref('fct_usage_events')),
+        "(select " ~ sorted_text_agg("concat(meter_id, ',', event_type, ',', aggregation, ',', meter_field, ',', coalesce(property_name, ''))") ~ " from " ~ ref('stg_meters') ~ ")",
+        "(select " ~ sorted_text_agg("concat(meter_id, ',', property_name, ',', property_value)") ~ " from " ~ ref('stg_meter_filters') ~ ")",
+    ]) }} as basis_fingerprint
+{% endraw %}{% endset %}
+{{ config(basis=basis) }}
 {# The events to match: the period's, or on a re-run those of newer loads. #}
 {% set period_events %}
     select * from {{ ref('fct_usage_events') }}
@@ -33,11 +44,7 @@ filters as (
 ),
 
 basis as (
-    select {{ basis_fingerprint([
-        upstream_basis(ref('fct_usage_events')),
-        "(select " ~ sorted_text_agg("concat(meter_id, ',', event_type, ',', aggregation, ',', meter_field, ',', coalesce(property_name, ''))") ~ " from meters)",
-        "(select " ~ sorted_text_agg("concat(meter_id, ',', property_name, ',', property_value)") ~ " from filters)",
-    ]) }} as basis_fingerprint
+    {{ render(basis) }}
 ),
 
 {% if batch_incremental() %}

@@ -25,10 +25,18 @@
     load_id
 {% endset %}
 
+{# The basis as a template: the `basis` CTE below renders it, and so does
+   period_batches' delete (macros/batch_incremental.sql), which needs it when the
+   new rows are none. #}
+{% set basis %}{% raw %}
+    select {{ basis_fingerprint([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_fingerprint
+{% endraw %}{% endset %}
+{{ config(basis=basis) }}
+
 with
 
 basis as (
-    select {{ basis_fingerprint([upstream_basis(ref('int_usage_events_matched_to_meters'))]) }} as basis_fingerprint
+    {{ render(basis) }}
 ),
 
 new_matched as (

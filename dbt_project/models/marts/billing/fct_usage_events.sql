@@ -6,6 +6,18 @@
   of newer loads, unless the period's segments changed since the period's
   rows were derived, when it derives them all again.
 #}
+{# The basis as a template: the `basis` CTE below renders it, and so does
+   period_batches' delete (macros/batch_incremental.sql), which needs it when the
+   new rows are none. #}
+{% set basis %}{% raw %}
+    select {{ basis_fingerprint([sorted_text_agg(
+        "concat(segment_id, ',', subscription_id, ',', customer_id, ',', cast(segment_start as "
+        ~ dbt.type_string() ~ "), ',', cast(segment_end as " ~ dbt.type_string() ~ "))"
+    )]) }} as basis_fingerprint
+    from {{ ref('int_subscription_segments_clipped') }}
+{% endraw %}{% endset %}
+{{ config(basis=basis) }}
+
 with
 
 segments as (
@@ -13,11 +25,7 @@ segments as (
 ),
 
 basis as (
-    select {{ basis_fingerprint([sorted_text_agg(
-        "concat(segment_id, ',', subscription_id, ',', customer_id, ',', cast(segment_start as "
-        ~ dbt.type_string() ~ "), ',', cast(segment_end as " ~ dbt.type_string() ~ "))"
-    )]) }} as basis_fingerprint
-    from segments
+    {{ render(basis) }}
 ),
 
 events as (

@@ -18,11 +18,11 @@
   Carry-over: a grant's opening balance is its amount (rounded to the
   currency's minor unit) minus everything applied in EARLIER periods, read
   from this table's own rows (`{{ this }}`, period_start < this period).
-  A period's rows are replaced on every run (delete+insert on period_start),
-  so re-running a draft period never counts its own credits twice, and the
-  sum over all earlier periods stays right when a period in between had no
-  invoice. A grant is usable only until it expires, so an expired rest is
-  never carried. Once the period is finalized its rows are frozen like its
+  A period's rows are replaced on every run (the run's period deleted, then
+  inserted), so re-running a draft period never counts its own credits
+  twice, and the sum over all earlier periods stays right when a period in
+  between had no invoice. A grant is usable only until it expires, so an
+  expired rest is never carried. Once the period is finalized its rows are frozen like its
   invoice lines: a later run keeps them (a grant added afterwards gets a row
   with nothing applied, since the finalized invoice cannot change).
 #}
