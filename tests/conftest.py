@@ -24,7 +24,7 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 # The test files that take longest, longest first: seconds each took on the 2-core
-# machine (`pytest --durations=0`, Nov 2026). Under `--dist loadfile` a file is one
+# machine (`pytest --durations=0`, 22 Nov 2026). Under `--dist loadfile` a file is one
 # unit of work, handed in this order to whichever process is free, so the long
 # files start first and the short ones fill in: the processes finish together.
 # (xdist's own order, most tests first, left test_billing_run and
@@ -34,22 +34,22 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 # test_invoice_lifecycle and test_sample_pipeline bill companies of their own,
 # so they come right after test_billing_sync: while the first process bills the
 # tiny company that test_billing_sync and most later files share (`billed`),
-# the second works instead of waiting for it (~25 s).
+# the second works instead of waiting for it (~12 s).
 LONGEST_FIRST = (
-    "test_billing_sync.py",  # 134
-    "test_invoice_lifecycle.py",  # 54
-    "test_sample_pipeline.py",  # 47
-    "test_billing_run.py",  # 95
-    "test_scenarios.py",  # 46
-    "test_analytics_marts.py",  # 35
-    "test_billing_properties.py",  # 22
-    "test_incremental_rating.py",  # 16
-    "test_pricing_simulation.py",  # 13
-    "test_dagster_definitions.py",  # 11
+    "test_billing_sync.py",  # 82
+    "test_invoice_lifecycle.py",  # 28
+    "test_sample_pipeline.py",  # 23
+    "test_billing_run.py",  # 37
+    "test_incremental_rating.py",  # 21
+    "test_scenarios.py",  # 21
+    "test_analytics_marts.py",  # 15
+    "test_billing_properties.py",  # 13
+    "test_pricing_simulation.py",  # 7
+    "test_dagster_definitions.py",  # 5
 )
 # The Spark parity test (where Spark is installed, as in CI) starts after every
-# other file. Alone it takes 3 min 20 s to 5 min 30 s, as fast as the machine is
-# that day; started first, beside the other tests on two cores, it ended the run:
+# other file. Alone it takes 2.5 to 5.5 min, as fast as the machine is that day;
+# started first, beside the other tests on two cores, it ended the run:
 # .ci/run's tests took 12 min 51 s, against 10 min 5 s with it last.
 LAST = ("test_spark_parity.py",)
 
