@@ -69,22 +69,21 @@ def test_reloading_replaces_rows(inputs, loaded):
     assert loaded.execute("select count(*) from raw.customers").fetchone() == (4,)
 
 
+def _reference_tables(conn) -> dict[str, list[tuple]]:
+    return {
+        t: conn.execute(f"select * from raw.{t} order by all").fetchall() for t in REFERENCE_TABLES
+    }
+
+
 def test_invalid_input_leaves_existing_tables_untouched(inputs, loaded):
-    before = {t: loaded.execute(f"select * from raw.{t}").fetchall() for t in REFERENCE_TABLES}
+    before = _reference_tables(loaded)
     inputs.customers(["hooli", "Hooli", "ap@hooli.test", "USD", "0", "US", "smb"])
     inputs.subscriptions(["s9", "globex", "nope", "2026-01-01", "", "1"])
 
     with pytest.raises(InputError, match="subscriptions.csv: line 6: plan_id: unknown plan"):
         load_reference_data(loaded, inputs.data_dir)
 
-    after = {t: loaded.execute(f"select * from raw.{t}").fetchall() for t in REFERENCE_TABLES}
-    assert after == before
-
-
-def _reference_tables(conn) -> dict[str, list[tuple]]:
-    return {
-        t: conn.execute(f"select * from raw.{t} order by all").fetchall() for t in REFERENCE_TABLES
-    }
+    assert _reference_tables(loaded) == before
 
 
 def test_unchanged_inputs_are_kept_without_validating_them_again(inputs, loaded, monkeypatch):
