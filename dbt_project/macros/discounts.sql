@@ -12,10 +12,28 @@
 {%- endmacro %}
 
 {#
-  The most discount steps an invoice can have: the most discounts any one
-  customer has (int_invoice_discounts_applied unrolls its walk to this many
-  steps). Read from the warehouse when the model runs; a unit test, whose
-  inputs are fixtures, states it as var('discount_steps').
+  Whether a discount applies to the run's period: it started by then and, if
+  it has cycles, the period is within that many calendar months of its first.
+#}
+{% macro discount_applies_in_period(first_period, cycles) -%}
+    (
+        {{ first_period }} <= {{ period_start_date() }}
+        and (
+            {{ cycles }} is null
+            or {{ dbt.datediff(first_period, period_start_date(), 'month') }} < {{ cycles }}
+        )
+    )
+{%- endmacro %}
+
+{#
+  The most discount steps an invoice of the run's period can have: the most
+  discounts that apply to the period for any one customer
+  (int_invoice_discounts_applied unrolls its walk to this many steps). Counted
+  for the period, not over all discounts ever given: a customer's expired
+  promotions would otherwise lengthen every later period's walk, and on Spark
+  each step makes the query plan longer. Read from the warehouse when the
+  model runs; a unit test, whose inputs are fixtures, states it as
+  var('discount_steps').
 #}
 {% macro discount_steps() -%}
     {%- if var('discount_steps', none) is not none -%}
@@ -25,7 +43,9 @@
     {%- endif -%}
     {%- set most = run_query(
         'select coalesce(max(discount_count), 0) from (select count(*) as discount_count from '
-        ~ ref('stg_discounts') ~ ' group by customer_id) as per_customer'
+        ~ ref('stg_discounts') ~ ' where '
+        ~ discount_applies_in_period('first_period', 'cycles')
+        ~ ' group by customer_id) as per_customer'
     ) -%}
     {{ return(most.columns[0].values()[0] | int) }}
 {%- endmacro %}

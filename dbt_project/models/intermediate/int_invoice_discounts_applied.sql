@@ -63,11 +63,7 @@ applying as (
     from discounts
     inner join invoiced
         on invoiced.customer_id = discounts.customer_id
-    where discounts.first_period <= {{ period_start_date() }}
-        and (
-            discounts.cycles is null
-            or {{ dbt.datediff('discounts.first_period', period_start_date(), 'month') }} < discounts.cycles
-        )
+    where {{ discount_applies_in_period('discounts.first_period', 'discounts.cycles') }}
 ),
 
 steps as (
