@@ -20,6 +20,8 @@
   discounts from exceeding the rounded lines they name (a half-cent rounded
   up twice), so the discounted charges are never below zero.
 #}
+{# Looked up once: the walk's steps and their union below both need it. #}
+{% set walk_steps = discount_steps() %}
 with
 
 charges as (
@@ -122,7 +124,7 @@ walk_0 as (
     from bucket_order
 ),
 
-{% for step in range(1, discount_steps() + 1) %}
+{% for step in range(1, walk_steps + 1) %}
 walk_{{ step }} as (
     select
         customer_id,
@@ -183,7 +185,7 @@ walk_{{ step }} as (
 walked as (
     select * from walk_0
     where step_number > 0
-    {% for step in range(1, discount_steps() + 1) %}
+    {% for step in range(1, walk_steps + 1) %}
     union all
     select * from walk_{{ step }}
     {% endfor %}
