@@ -10,7 +10,11 @@ from orchestration.assets.delivery import invoice_emails
 from orchestration.assets.invoicing import invoice_pdfs, quickbooks_invoices, stripe_invoices
 from orchestration.assets.loading import reference_data, usage_events
 from orchestration.assets.portal import usage_portal
-from orchestration.assets.rating import billing_dbt_models, reporting_dbt_models
+from orchestration.assets.rating import (
+    BOOKED_REPORTING,
+    billing_dbt_models,
+    reporting_dbt_models,
+)
 from orchestration.assets.simulation import pricing_simulation
 from orchestration.assets.usage_health import usage_is_complete
 from orchestration.dbt_runner import BillingDbt
@@ -46,7 +50,7 @@ bill_period_job = define_asset_job(
 
 collect_payments_job = define_asset_job(
     "collect_payments",
-    selection=AssetSelection.assets(*SYNC_ASSETS.values(), reporting_dbt_models),
+    selection=AssetSelection.assets(*SYNC_ASSETS.values()) | BOOKED_REPORTING,
     partitions_def=billing_periods,
     description=(
         "Hand the period's finalized invoices to Stripe and QuickBooks (charging them once "

@@ -10,11 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import (
+    AssetsDefinition,
+    AssetSelection,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    materialize,
+)
 from dagster._utils.error import SerializableErrorInfo
 
 from loaders.credit_notes import CreditNote, issue_credit_note
-from orchestration.assets.rating import reporting_dbt_models
+from orchestration.assets.rating import BOOKED_REPORTING
 from orchestration.definitions import (
     ALL_ASSETS,
     BILL_PERIOD_ASSETS,
@@ -56,7 +62,10 @@ def _root_cause(error: SerializableErrorInfo) -> str:
 
 
 def _materialize(
-    selection: list[AssetsDefinition], deployment: Deployment, period: str, as_of: str
+    selection: list[AssetsDefinition] | AssetSelection,
+    deployment: Deployment,
+    period: str,
+    as_of: str,
 ) -> ExecuteInProcessResult:
     """One Dagster run of `selection` for the period. dbt's own log (printed by
     dagster-dbt) goes to <output>/logs/<period>.log instead of the terminal."""
@@ -77,7 +86,7 @@ def _materialize(
 
 
 def _materialize_quietly(
-    selection: list[AssetsDefinition],
+    selection: list[AssetsDefinition] | AssetSelection,
     deployment: Deployment,
     period: str,
     as_of: str,
@@ -142,7 +151,7 @@ def sync_billing_period(
 def book_billing_period(deployment: Deployment, period: str, as_of: str = "") -> None:
     """Rebuild the models that read the exporters' records and credit notes for the
     period: invoice status, revenue ledger, revenue recognition, reconciliation."""
-    _materialize([reporting_dbt_models], deployment, period, as_of)
+    _materialize(BOOKED_REPORTING, deployment, period, as_of)
 
 
 def credit_invoice(

@@ -7,7 +7,7 @@ import pytest
 from dagster import AssetKey
 from dagster_dbt import get_asset_key_for_model
 
-from orchestration.assets.rating import billing_dbt_models
+from orchestration.assets.rating import BOOKED_REPORTING, billing_dbt_models, reporting_dbt_models
 from orchestration.definitions import defs
 from orchestration.resources import BillingWarehouse
 
@@ -42,6 +42,18 @@ def test_the_ledger_and_reconciliation_follow_the_sync_and_fail_loudly() -> None
     reconciliation = get_asset_key_for_model([billing_dbt_models], "rpt_reconciliation")
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == reconciliation}
     assert "accepted_values_rpt_reconciliation_ok__True" in checks
+
+
+def test_a_booking_rebuilds_what_reads_the_records_and_no_usage_mart() -> None:
+    booked = BOOKED_REPORTING.resolve(defs.resolve_asset_graph())
+
+    def key(model: str) -> AssetKey:
+        return get_asset_key_for_model([reporting_dbt_models], model)
+
+    for model in ("fct_invoices", "fct_revenue_ledger", "rpt_reconciliation"):
+        assert key(model) in booked, model
+    for model in ("fct_usage_daily", "rpt_usage_gaps", "rpt_source_file_quality"):
+        assert key(model) not in booked, model
 
 
 def test_schedules_run_after_the_grace_periods() -> None:

@@ -14,11 +14,12 @@ run in the test suite.
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext
-from dagster_dbt import dbt_assets, get_asset_key_for_model
+from dagster_dbt import build_dbt_asset_selection, dbt_assets, get_asset_key_for_model
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from exporters.record_tables import ensure_record_tables
 from orchestration.assets.loading import DUCKDB_WRITERS
@@ -28,16 +29,6 @@ from orchestration.project import billing_dbt_project
 from orchestration.resources import BillingClock, BillingWarehouse
 
 REPORTING = "tag:reporting"
-# What the reporting models read that is compiled for one period: the
-# intermediate tables upstream of them (a comma intersects selectors).
-# Incremental models keep every period and are left alone. The views they read
-# (staging, quarantined_events) are the same for every period, as a test checks;
-# each rating run re-creates them, and re-creating them here cost a reporting
-# run 14 dbt nodes.
-PERIOD_RELATIONS_REPORTING_READS = (
-    "+tag:reporting,config.materialized:table,path:models/intermediate"
-)
-
 # Finalized periods with loaded events that their last run did not see: the
 # events that arrived late (SPEC rule 10). Counted per period, because loading
 # only ever adds events and fct_usage_events holds what each run rated.
@@ -86,6 +77,47 @@ def periods_with_late_events(warehouse: BillingWarehouse, before: str) -> list[s
             return []
         rows = conn.execute(_PERIODS_WITH_LATE_EVENTS, [f"{before}-01"]).fetchall()
     return [row[0] for row in rows]
+
+
+def period_tables_read_by_reporting(manifest: Mapping[str, Any]) -> list[str]:
+    """The intermediate tables the reporting models and their tests read,
+    directly or through other tables and views.
+
+    They are compiled for one period: after a rating run of another period they
+    hold that one's rows. Models that keep every period (incremental, period
+    batches) are not followed: the reporting models read their rows of any
+    period, and what made those rows (the rating chain behind the invoice lines)
+    is not rebuilt. The views (staging, quarantined_events) are the same for
+    every period, as a test checks."""
+    nodes, parents = manifest["nodes"], manifest["parent_map"]
+
+    def rebuilt_every_run(unique_id: str) -> bool:
+        node = nodes.get(unique_id)
+        return node is not None and node["config"]["materialized"] in ("table", "view")
+
+    reporting = {
+        unique_id
+        for unique_id, node in nodes.items()
+        if node["resource_type"] == "model" and "reporting" in node["tags"]
+    }
+    tests = [
+        unique_id
+        for unique_id, node in nodes.items()
+        if node["resource_type"] == "test" and reporting & set(node["depends_on"]["nodes"])
+    ]
+    to_visit = [*reporting, *tests]
+    read: set[str] = set()
+    while to_visit:
+        for parent in parents[to_visit.pop()]:
+            if parent not in read and rebuilt_every_run(parent):
+                read.add(parent)
+                to_visit.append(parent)
+    return sorted(
+        nodes[unique_id]["name"]
+        for unique_id in read
+        if nodes[unique_id]["fqn"][1] == "intermediate"
+        and nodes[unique_id]["config"]["materialized"] == "table"
+    )
 
 
 def prepare_warehouse_records(warehouse: BillingWarehouse) -> None:
@@ -149,15 +181,19 @@ def reporting_dbt_models(
     period = period_of(context.partition_key)
     if not _rated_in_this_run(context):
         # Run on its own (after a sync or a credit note), perhaps for another period
-        # than the last rating run: the views and intermediate tables it reads hold
-        # that run's period, so they are rebuilt for this one first.
-        dbt.run(
-            [
-                "run",
-                "--select",
-                PERIOD_RELATIONS_REPORTING_READS,
-                "--vars",
-                _dbt_vars(period, clock),
-            ]
-        )
+        # than the last rating run: the intermediate tables it reads hold that run's
+        # period, so they are rebuilt for this one first.
+        manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+        tables = period_tables_read_by_reporting(manifest)
+        dbt.run(["run", "--select", *tables, "--vars", _dbt_vars(period, clock)])
     yield from dbt.build(context, _build_args(period, clock))
+
+
+# What a booking rebuilds: the reporting models that read the records syncs and
+# credit notes write (sources `sync` and `finance`): invoice status, the ledger,
+# revenue recognition, reconciliation, and the MRR and customer marts built on
+# them. The usage-only analytics marts read nothing a booking changes; they stay
+# as the last rating run left them.
+BOOKED_REPORTING = build_dbt_asset_selection(
+    [reporting_dbt_models], dbt_select="source:sync+ source:finance+"
+)
