@@ -36,7 +36,7 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 # tiny company that test_billing_sync and most later files share (`billed`),
 # the second works instead of waiting for it (~12 s).
 LONGEST_FIRST = (
-    "test_billing_sync.py",  # 82
+    "test_billing_sync.py",  # 61
     "test_invoice_lifecycle.py",  # 28
     "test_sample_pipeline.py",  # 23
     "test_billing_run.py",  # 37

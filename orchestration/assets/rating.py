@@ -184,8 +184,8 @@ def reporting_dbt_models(
         # than the last rating run: the intermediate tables it reads hold that run's
         # period, so they are rebuilt for this one first.
         manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-        tables = period_tables_read_by_reporting(manifest)
-        dbt.run(["run", "--select", *tables, "--vars", _dbt_vars(period, clock)])
+        if tables := period_tables_read_by_reporting(manifest):
+            dbt.run(["run", "--select", *tables, "--vars", _dbt_vars(period, clock)])
     yield from dbt.build(context, _build_args(period, clock))
 
 
