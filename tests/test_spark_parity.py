@@ -13,9 +13,10 @@ scale, timestamps in UTC.
 
 Both engines' dbt runs in this process (dbtRunner), and dbt resets its
 adapters at each command. DuckDB's runs as the billing run runs it, on the
-manifest the process parsed once (tests/dbt_cli.py); Spark's so that one Spark
-session serves all of them, its catalog then holding both deployments, each
-under its own schema prefix (var `schema_prefix`). The catalog is kept in
+manifest the process parsed once (tests/dbt_cli.py); Spark's on a parse of
+its own per deployment, so that one Spark session serves all of them, its
+catalog then holding both deployments, each under its own schema prefix (var
+`schema_prefix`). The catalog is kept in
 memory, not in the `spark` target's Derby metastore: nothing outlives the
 session here, and Derby cost 30 s of the test (~5 s of it measured creating
 the metastore; the rest, not measured apart, at the tables the models make).
