@@ -16,13 +16,12 @@ adapters at each command. DuckDB's runs as the billing run runs it, on the
 manifest the process parsed once (tests/dbt_cli.py); Spark's on a parse of
 its own per deployment, so that one Spark session serves all of them, its
 catalog then holding both deployments, each under its own schema prefix (var
-`schema_prefix`). The catalog is kept in
-memory, not in the `spark` target's Derby metastore: nothing outlives the
-session here, and Derby cost 30 s of the test (~5 s of it measured creating
-the metastore; the rest, not measured apart, at the tables the models make).
-Orchestration (Dagster, PDFs, exporters) is DuckDB's alone: the periods late
-events re-rate are found as the billing run finds them, and each engine
-re-rates them.
+`schema_prefix`). The catalog is kept in memory, not in the `spark` target's
+Derby metastore: nothing outlives the session here, and Derby cost 30 s of
+the test (~5 s of it measured creating the metastore; the rest, not measured
+apart, at the tables the models make). Orchestration (Dagster, PDFs,
+exporters) is DuckDB's alone: the periods late events re-rate are found as the
+billing run finds them, and each engine re-rates them.
 
 Needs the `spark` extra and Java (`make spark-deps`): skipped without them,
 failed under CI.
