@@ -1,0 +1,58 @@
+"""The project's table and view materializations on DuckDB
+(dbt_project/macros/replace_in_place.sql): a model's relation is replaced in one
+statement, and a relation of the other kind under the model's name, left by a
+model that was a view and is now a table or the other way round, gives way.
+"""
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from orchestration.dbt_runner import BillingDbt
+
+# The tiny company's October as the `billed` fixture last built it.
+OCTOBER = {"period": "2026-10", "as_of": "2026-11-05T00:00:00Z"}
+A_VIEW = "staging.stg_customers"
+A_TABLE = "intermediate.int_invoice_charges_rounded"
+
+
+def _kind_and_rows(conn: duckdb.DuckDBPyConnection, relation: str) -> tuple[str, set[tuple]]:
+    schema, name = relation.split(".")
+    (kind,) = conn.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return kind, set(conn.execute(f"select * from {relation}").fetchall())
+
+
+def test_a_relation_of_the_other_kind_gives_way_to_the_models(billed_warehouse: Path) -> None:
+    with duckdb.connect(str(billed_warehouse)) as conn:
+        built = {relation: _kind_and_rows(conn, relation) for relation in (A_VIEW, A_TABLE)}
+        conn.execute(f"create table staging.customers_kept as select * from {A_VIEW}")
+        conn.execute(f"drop view {A_VIEW}")
+        conn.execute("alter table staging.customers_kept rename to stg_customers")
+        conn.execute(f"alter table {A_TABLE} rename to charges_kept")
+        conn.execute(f"create view {A_TABLE} as select * from intermediate.charges_kept")
+        swapped = {relation: _kind_and_rows(conn, relation)[0] for relation in built}
+    assert swapped == {A_VIEW: "BASE TABLE", A_TABLE: "VIEW"}
+
+    BillingDbt().run(
+        [
+            "run",
+            "--select",
+            "stg_customers",
+            "int_invoice_charges_rounded",
+            "--vars",
+            json.dumps(OCTOBER),
+        ]
+    )
+
+    with duckdb.connect(str(billed_warehouse), read_only=True) as conn:
+        rebuilt = {relation: _kind_and_rows(conn, relation) for relation in built}
+    assert {relation: kind for relation, (kind, _) in rebuilt.items()} == {
+        A_VIEW: "VIEW",
+        A_TABLE: "BASE TABLE",
+    }
+    assert rebuilt == built
