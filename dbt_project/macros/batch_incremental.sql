@@ -27,7 +27,8 @@
   looking for held rows. A table written before rows carried a
   basis_fingerprint (an older version of the project, whose basis_hash was a
   text) is derived again for the period, and dbt adds the new columns and
-  drops the retired ones (on_schema_change: sync_all_columns).
+  drops the retired ones (on_schema_change: sync_all_columns). Each call
+  queries the table, so a model asks once (`adds_to_held`).
 #}
 {% macro batch_incremental() -%}
     {%- if not execute or target.type == 'spark' or should_full_refresh() -%}

@@ -17,6 +17,7 @@
   the whole period again.
 #}
 {% set additive = "('count', 'sum', 'max')" %}
+{% set adds_to_held = batch_incremental() %}
 
 with
 
@@ -29,7 +30,7 @@ basis as (
 new_matched as (
     select * from {{ ref('int_usage_events_matched_to_meters') }}
     where period_start = {{ period_start_date() }}
-    {% if batch_incremental() %}
+    {% if adds_to_held %}
         and load_id > {{ held_through_load_id('through_load_id') }}
     {% endif %}
 ),
@@ -47,7 +48,7 @@ additive_parts as (
     from new_matched
     where aggregation in {{ additive }}
     group by segment_id, meter_id
-    {% if batch_incremental() %}
+    {% if adds_to_held %}
     union all
     select segment_id, meter_id, aggregation, event_count, value_sum, value_max, through_load_id
     from {{ held_rows() }} as held

@@ -24,11 +24,12 @@
     ]) }} as basis_fingerprint
 {% endraw %}{% endset %}
 {{ config(basis=basis) }}
+{% set adds_to_held = batch_incremental() %}
 {# The events to match: the period's, or on a re-run those of newer loads. #}
 {% set period_events %}
     select * from {{ ref('fct_usage_events') }}
     where period_start = {{ period_start_date() }}
-    {% if batch_incremental() %}
+    {% if adds_to_held %}
         and load_id > (select through_load_id from held)
     {% endif %}
 {% endset %}
@@ -47,7 +48,7 @@ basis as (
     {{ render(basis) }}
 ),
 
-{% if batch_incremental() %}
+{% if adds_to_held %}
 -- The newest load matched for the period: looked up once for both readers of
 -- the events below.
 held as (

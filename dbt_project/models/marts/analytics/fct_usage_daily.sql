@@ -13,6 +13,7 @@
   basis writes every day of the period again.
 #}
 {% set additive = "('count', 'sum', 'max')" %}
+{% set adds_to_held = batch_incremental() %}
 {% set event_columns %}
     event_id,
     customer_id,
@@ -43,12 +44,12 @@ new_matched as (
     select {{ event_columns }}
     from {{ ref('int_usage_events_matched_to_meters') }}
     where period_start = {{ period_start_date() }}
-    {% if batch_incremental() %}
+    {% if adds_to_held %}
         and load_id > {{ held_through_load_id('through_load_id') }}
     {% endif %}
 ),
 
-{% if batch_incremental() %}
+{% if adds_to_held %}
 -- The days the new events fall on: only they are written again.
 touched_days as (
     select distinct customer_id, meter_id, usage_date
@@ -69,7 +70,7 @@ recounted_events as (
         where period_start = {{ period_start_date() }}
             and aggregation not in {{ additive }}
     ) as events
-    {% if batch_incremental() %}
+    {% if adds_to_held %}
     inner join touched_days
         on touched_days.customer_id = events.customer_id
         and touched_days.meter_id = events.meter_id
@@ -94,7 +95,7 @@ additive_parts as (
     from new_matched
     where aggregation in {{ additive }}
     group by customer_id, meter_id, usage_date
-    {% if batch_incremental() %}
+    {% if adds_to_held %}
     union all
     select
         held.customer_id,
