@@ -7,8 +7,8 @@
   or drops, and dbt rebuilds its whole macro context for each of those three
   (`adapter.rename_relation`, `adapter.drop_relation`). That is dbt's Python,
   holding the GIL, not DuckDB's work: at 1M events those steps of the 35
-  tables and views were about a second of a 5.5 s build, and a build of the
-  test suite's tiny warehouses is almost all such per-node work.
+  tables and views held the GIL for about a second of a 5.3 s build, and a
+  build of the test suite's tiny warehouses is almost all such per-node work.
 
   DuckDB replaces a table or view atomically within its transaction, and the
   project's models use none of what the renames are for: no foreign keys,
