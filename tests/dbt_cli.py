@@ -7,21 +7,26 @@ project again: each test's warehouse has a path of its own, and dbt keeps its
 saved parse only for the profile's path it was made with.
 """
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt_common.events.base_types import EventMsg
 
 from orchestration.dbt_runner import release_duckdb
 from orchestration.project import dbt_project_args, dbt_warehouse, parsed_dbt_manifest
 
 
-def run_dbt(db_path: Path, target: Path, *args: str) -> dbtRunnerResult:
+def run_dbt(
+    db_path: Path, target: Path, *args: str, callbacks: Sequence[Callable[[EventMsg], None]] = ()
+) -> dbtRunnerResult:
     """`dbt *args` on the warehouse `db_path`, writing its artifacts (run_results.json,
-    manifest.json, catalog.json) to `target`. Only the period and as-of may be
-    passed as vars: any other var changes the parse (orchestration/dbt_runner.py)."""
+    manifest.json, catalog.json) to `target`; `callbacks` get each of dbt's events.
+    Only the period and as-of may be passed as vars: any other var changes the
+    parse (orchestration/dbt_runner.py)."""
     try:
         with dbt_warehouse(db_path):
-            return dbtRunner(manifest=parsed_dbt_manifest()).invoke(
+            return dbtRunner(manifest=parsed_dbt_manifest(), callbacks=list(callbacks)).invoke(
                 [*args, *dbt_project_args(target)]
             )
     finally:
