@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 from dbt_common.events.base_types import EventMsg
 
-from orchestration.dbt_runner import BillingDbt
 from tests.dbt_cli import dbt_failures, run_dbt
 
 # The tiny company's October as the `billed` fixture last built it.
@@ -29,7 +28,27 @@ def _kind_and_rows(conn: duckdb.DuckDBPyConnection, relation: str) -> tuple[str,
     return kind, set(conn.execute(f"select * from {relation}").fetchall())
 
 
-def test_a_relation_of_the_other_kind_gives_way_to_the_models(billed_warehouse: Path) -> None:
+def _run_the_two_models(warehouse: Path, target: Path) -> list[EventMsg]:
+    """`dbt run` of A_VIEW's and A_TABLE's models for October; returns dbt's events."""
+    events: list[EventMsg] = []
+    done = run_dbt(
+        warehouse,
+        target,
+        "run",
+        "--select",
+        "stg_customers",
+        "int_invoice_charges_rounded",
+        "--vars",
+        json.dumps(OCTOBER),
+        callbacks=[events.append],
+    )
+    assert done.success, dbt_failures(done)
+    return events
+
+
+def test_a_relation_of_the_other_kind_gives_way_to_the_models(
+    billed_warehouse: Path, tmp_path: Path
+) -> None:
     with duckdb.connect(str(billed_warehouse)) as conn:
         built = {relation: _kind_and_rows(conn, relation) for relation in (A_VIEW, A_TABLE)}
         conn.execute(f"create table staging.customers_kept as select * from {A_VIEW}")
@@ -40,16 +59,7 @@ def test_a_relation_of_the_other_kind_gives_way_to_the_models(billed_warehouse: 
         swapped = {relation: _kind_and_rows(conn, relation)[0] for relation in built}
     assert swapped == {A_VIEW: "BASE TABLE", A_TABLE: "VIEW"}
 
-    BillingDbt().run(
-        [
-            "run",
-            "--select",
-            "stg_customers",
-            "int_invoice_charges_rounded",
-            "--vars",
-            json.dumps(OCTOBER),
-        ]
-    )
+    _run_the_two_models(billed_warehouse, tmp_path / "target")
 
     with duckdb.connect(str(billed_warehouse), read_only=True) as conn:
         rebuilt = {relation: _kind_and_rows(conn, relation) for relation in built}
@@ -65,21 +75,8 @@ def test_a_table_and_a_view_are_each_replaced_by_one_statement(
 ) -> None:
     """No create under another name, rename or drop: dbt-duckdb's seven statements
     cost dbt far more than DuckDB (the macro's docstring)."""
-    events: list[EventMsg] = []
-    done = run_dbt(
-        billed_warehouse,
-        tmp_path / "target",
-        "run",
-        "--select",
-        "stg_customers",
-        "int_invoice_charges_rounded",
-        "--vars",
-        json.dumps(OCTOBER),
-        callbacks=[events.append],
-    )
-    assert done.success, dbt_failures(done)
     statements: dict[str, list[str]] = {}
-    for event in events:
+    for event in _run_the_two_models(billed_warehouse, tmp_path / "target"):
         if event.info.name == "SQLQuery" and event.data.node_info.unique_id:
             sql = " ".join(event.data.sql.split("*/")[-1].split())
             statements.setdefault(event.data.node_info.node_name, []).append(sql[:40])
