@@ -6,6 +6,7 @@ $0.004 (fixtures/tiny_company/EXPECTED.md has the invoices it is compared with).
 
 import csv
 import shutil
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from dagster import AssetKey
 from dagster_dbt import get_asset_key_for_model
 
+from exporters.simulation.staging import stage_candidate
 from orchestration.assets.rating import billing_dbt_models
 from orchestration.cli import main
 from orchestration.definitions import defs
@@ -134,6 +136,23 @@ def test_simulation_without_data_dir_uses_the_warehouse_reference_data(
             "select sum(difference) from simulation.pricing_comparison"
         ).fetchone()
     assert difference == Decimal("0.30")
+
+
+def test_a_candidate_stages_through_a_scratch_folder_whose_path_has_a_quote(
+    billed: Deployment,
+    warehouse: Path,
+    candidate: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The candidate's scratch warehouse is a temp file: its path is quoted in SQL."""
+    scratch_root = tmp_path / "o'brien"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    with duckdb.connect(str(warehouse)) as conn:
+        rows = stage_candidate(conn, candidate, billed.data_dir)
+        (plans,) = conn.execute("select count(*) from sim_raw.plans").fetchone()
+    assert plans == rows["plans"] > 0
 
 
 def test_a_bad_candidate_stops_with_its_reason_and_changes_nothing(

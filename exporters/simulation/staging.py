@@ -68,7 +68,8 @@ def stage_candidate(
                 ) from None
         drop_simulation_schemas(conn)
         conn.execute(f"create schema {SIM_RAW_SCHEMA}")
-        conn.execute(f"attach '{scratch_db}' as candidate (read_only)")
+        quoted = str(scratch_db).replace("'", "''")
+        conn.execute(f"attach '{quoted}' as candidate (read_only)")
         try:
             for table in REFERENCE_TABLES:
                 conn.execute(
