@@ -55,7 +55,9 @@ def source_label(path: Path) -> str:
     return f"landing/events/{path.name}"
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """`text` as an SQL string literal, for statements DuckDB takes no parameters in
+    (ATTACH, COPY, table functions' arguments, SET)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -75,7 +77,7 @@ def duckdb_setting(conn: duckdb.DuckDBPyConnection, name: str, value: str) -> It
     try:
         yield
     finally:
-        conn.execute(f"set {name} = {_literal(str(previous))}")
+        conn.execute(f"set {name} = {sql_literal(str(previous))}")
 
 
 def _payload_macro(conn: duckdb.DuckDBPyConnection, body: str) -> None:
@@ -97,11 +99,11 @@ def _stage_lines(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
             f"""
             create or replace temp table landing_good_lines as
             select row_number() over () as ordinal, raw
-            from read_csv({_literal(str(path))}, columns = {{'raw': 'VARCHAR'}}, header = false,
-                          delim = {_literal(LINE_DELIMITER)}, quote = '', escape = '',
+            from read_csv({sql_literal(str(path))}, columns = {{'raw': 'VARCHAR'}}, header = false,
+                          delim = {sql_literal(LINE_DELIMITER)}, quote = '', escape = '',
                           auto_detect = false, store_rejects = true,
-                          rejects_table = {_literal(REJECTS_TABLE)},
-                          rejects_scan = {_literal(REJECTS_SCAN)})
+                          rejects_table = {sql_literal(REJECTS_TABLE)},
+                          rejects_scan = {sql_literal(REJECTS_SCAN)})
             """
         )
     (rejected_lines,) = conn.execute(f"select count(*) from {REJECTS_TABLE}").fetchone()
@@ -167,7 +169,7 @@ JSONL_FIELDS = json.dumps(JSONL_TYPES)
 # them line after line: such a line repeats no key, which one comparison tells.
 # Counting the distinct keys of every line took 2 of a JSONL file's 4.9 s of
 # staging at 5M lines; only lines with other keys are counted.
-CONTRACT_KEYS = "[" + ", ".join(_literal(key) for key in JSONL_TYPES) + "]"
+CONTRACT_KEYS = "[" + ", ".join(sql_literal(key) for key in JSONL_TYPES) + "]"
 
 
 def stage_jsonl(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -199,7 +201,7 @@ def stage_jsonl(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
         extracted as (
             select source_line, raw, malformed,
                    case when malformed is null
-                        then json_transform(raw, {_literal(JSONL_FIELDS)}) end as fields
+                        then json_transform(raw, {sql_literal(JSONL_FIELDS)}) end as fields
             from checked
         )
         select source_line, raw as original, malformed,
@@ -244,7 +246,7 @@ def stage_csv(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
         _stage_empty(conn)
         return
     _stage_lines(conn, path)
-    pattern = _literal("^" + ",".join([CSV_FIELD] * len(header)) + "$")
+    pattern = sql_literal("^" + ",".join([CSV_FIELD] * len(header)) + "$")
     names = [f"f{i}" for i in range(len(header))]
     fields = {
         column: _empty_to_null(
@@ -257,7 +259,7 @@ def stage_csv(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
     def field(column: str) -> str:
         return fields.get(column, "null::varchar")
 
-    rendering = ", ".join(f"{_literal(column)}, {fields[column]}" for column in header)
+    rendering = ", ".join(f"{sql_literal(column)}, {fields[column]}" for column in header)
     conn.execute(
         f"""
         create or replace temp table landing_rows as
@@ -301,7 +303,7 @@ def stage_csv(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def stage_parquet(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Typed columns; a non-text `properties` (struct or map) is rendered as JSON."""
-    source = f"read_parquet({_literal(str(path))}, file_row_number = true)"
+    source = f"read_parquet({sql_literal(str(path))}, file_row_number = true)"
     types = dict(
         (name, kind)
         for name, kind, *_ in conn.execute(f"describe select * from {source}").fetchall()

@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource
 
+from loaders.event_sources import sql_literal
+
 # DuckDB's memory bound for every step, the one dbt's profile sets too
 # (dbt_project/profiles.yml). Without it a load takes DuckDB's default, 80 % of
 # the machine; with it a large period spills to `<warehouse>.duckdb.tmp/`.
@@ -41,10 +43,10 @@ def create_warehouse_file(db_path: Path) -> None:
     if db_path.exists():
         return
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    quoted = str(db_path).replace("'", "''")
     with duckdb.connect() as conn:
         conn.execute(
-            f"attach '{quoted}' as warehouse (storage_version '{WAREHOUSE_STORAGE_VERSION}')"
+            f"attach {sql_literal(str(db_path))} as warehouse "
+            f"(storage_version '{WAREHOUSE_STORAGE_VERSION}')"
         )
 
 

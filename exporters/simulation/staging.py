@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from loaders import InputError, load_reference_data
+from loaders.event_sources import sql_literal
 from loaders.raw_schema import EVENT_TABLES, RAW_SCHEMA, REFERENCE_TABLES
 
 SIM_SCHEMA_PREFIX = "sim_"
@@ -39,8 +40,8 @@ def _reference_inputs(conn: duckdb.DuckDBPyConnection, data_dir: Path | None, in
             if (data_dir / f"{name}.csv").exists():
                 shutil.copy(data_dir / f"{name}.csv", into / f"{name}.csv")
         else:
-            target = str(into / f"{name}.csv").replace("'", "''")
-            conn.execute(f"copy {RAW_SCHEMA}.{name} to '{target}' (header, delimiter ',')")
+            target = sql_literal(str(into / f"{name}.csv"))
+            conn.execute(f"copy {RAW_SCHEMA}.{name} to {target} (header, delimiter ',')")
 
 
 def stage_candidate(
@@ -68,8 +69,7 @@ def stage_candidate(
                 ) from None
         drop_simulation_schemas(conn)
         conn.execute(f"create schema {SIM_RAW_SCHEMA}")
-        quoted = str(scratch_db).replace("'", "''")
-        conn.execute(f"attach '{quoted}' as candidate (read_only)")
+        conn.execute(f"attach {sql_literal(str(scratch_db))} as candidate (read_only)")
         try:
             for table in REFERENCE_TABLES:
                 conn.execute(
